@@ -1,0 +1,1 @@
+"""Accounts: users, credentials, web sessions, API tokens. Regional plane."""

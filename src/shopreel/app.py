@@ -1,0 +1,152 @@
+"""The application factory: lifespan, middleware, error handlers, routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shopreel import __version__
+from shopreel.config import Settings, get_settings
+from shopreel.errors import NotAuthenticated, ShopReelError
+from shopreel.middleware import RequestMiddleware
+from shopreel.observability import configure_logging
+from shopreel.runtime import Runtime
+from shopreel.web.templating import STATIC_DIR, redirect, render
+
+log = logging.getLogger("shopreel.app")
+
+API_PREFIX = "/api/v1"
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/healthz", "/readyz", "/metrics", "/static/")):
+        return False
+    return "text/html" in request.headers.get("accept", "") or request.method != "GET"
+
+
+def problem_response(request: Request, error: ShopReelError) -> Response:
+    if _wants_html(request):
+        if isinstance(error, NotAuthenticated) and request.method == "GET":
+            return redirect(request, f"/login?next={request.url.path}")
+        response = render(
+            request,
+            "errors/error.html",
+            {"status": error.status, "title": error.title, "detail": error.detail},
+            status=error.status,
+        )
+        response.headers.update(error.headers)
+        return response
+    return JSONResponse(
+        error.problem(request.url.path),
+        status_code=error.status,
+        media_type="application/problem+json",
+        headers=error.headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ShopReelError)
+    async def _shopreel_error(request: Request, exc: ShopReelError) -> Response:
+        if exc.status >= 500:
+            log.error("server error", exc_info=exc)
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors: list[dict[str, Any]] = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        error = ShopReelError(
+            "The request is not valid.",
+            code="validation_failed",
+            status=422,
+            extra={"errors": errors},
+        )
+        error.title = "Validation failed"
+        return problem_response(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        error = ShopReelError(
+            str(exc.detail),
+            code=_STATUS_CODES.get(exc.status_code, "http_error"),
+            status=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
+        error.title = str(exc.detail)
+        return problem_response(request, error)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc)
+        error = ShopReelError(
+            "Something went wrong on our side.", code="internal_error", status=500
+        )
+        error.title = "Internal error"
+        return problem_response(request, error)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else get_settings())
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    owns_runtime = runtime is None
+    rt = runtime or Runtime.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_runtime:
+            await rt.close()
+
+    app = FastAPI(
+        title="ShopReel API",
+        version=__version__,
+        description="Social commerce with sovereign personal data. Errors are "
+        "application/problem+json with a stable `code`.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    install_error_handlers(app)
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=rt.metrics,
+        max_body=settings.max_request_bytes,
+        upload_max_body=settings.max_upload_bytes,
+        hsts=settings.base_url.startswith("https://"),
+    )
+
+    from shopreel import health
+    from shopreel.accounts import endpoints as accounts_api
+    from shopreel.accounts import pages as accounts_pages
+    from shopreel.web import pages as web_pages
+
+    app.include_router(health.router)
+    app.include_router(accounts_api.router, prefix=API_PREFIX)
+    app.include_router(web_pages.router)
+    app.include_router(accounts_pages.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""Product catalog reference data: the Google product taxonomy shipped with ShopReel."""

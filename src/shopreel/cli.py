@@ -1,0 +1,251 @@
+"""The ``shopreel`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from shopreel.config import Settings, get_settings
+from shopreel.errors import ShopReelError
+
+if TYPE_CHECKING:
+    from shopreel.demo.world import WorldSize
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="shopreel",
+    help="ShopReel: social commerce with sovereign personal data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Databases of every plane.", no_args_is_help=True)
+demo_app = typer.Typer(
+    help="Demo world: 'shopreel demo' migrates, seeds and serves.", invoke_without_command=True
+)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(users_app, name="users")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic ValidationError: a one-line message, not a trace
+        raise fail(f"invalid configuration: {exc}".splitlines()[0] + f" ({exc})") from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run every plane's migrations (global, each region, control) to the latest revision."""
+    from shopreel.migrate import upgrade_all
+    from shopreel.planes import Databases
+
+    settings = _settings()
+    planes = Databases(settings).planes()
+    with _progress() as progress:
+        task = progress.add_task("migrating planes", total=len(planes))
+
+        def step(plane: object) -> None:
+            progress.advance(task)
+
+        try:
+            upgrade_all(settings, on_plane=step)
+        except Exception as exc:
+            raise fail(f"migration failed: {type(exc).__name__}: {exc}") from None
+    console.print(f"migrated {len(planes)} planes: " + ", ".join(p.name for p in planes))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web app and JSON API (uvicorn)."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run(
+        "shopreel.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    password: Annotated[str, typer.Option(help="At least 12 characters.")],
+    country: Annotated[str, typer.Option(help="ISO country code; picks the home region.")],
+    role: Annotated[
+        list[str], typer.Option(help="shopper, seller, creator or staff (repeatable).")
+    ] = ["shopper"],  # noqa: B006 - Typer needs a literal default
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    jurisdiction: Annotated[
+        str | None, typer.Option(help="Staff only: the jurisdiction they work under, e.g. US.")
+    ] = None,
+    staff_role: Annotated[
+        list[str], typer.Option(help="Staff duties, e.g. support, trust_officer (repeatable).")
+    ] = [],  # noqa: B006
+) -> None:
+    """Create a user account in the home region of its country."""
+    from shopreel.accounts import service
+    from shopreel.runtime import Runtime
+    from shopreel.uow import UnitOfWork
+
+    settings = _settings()
+
+    async def run() -> tuple[str, str]:
+        runtime = Runtime.from_settings(settings)
+        try:
+            async with UnitOfWork(runtime.databases) as uow:
+                user = await service.sign_up(
+                    uow,
+                    runtime,
+                    service.NewUser(
+                        email=email,
+                        password=password,
+                        display_name=name or email.split("@")[0],
+                        country=country,
+                        roles=tuple(role),
+                        jurisdiction=jurisdiction,
+                        staff_roles=tuple(staff_role),
+                    ),
+                )
+                return user.id, user.region
+        finally:
+            await runtime.close()
+
+    try:
+        user_id, region = asyncio.run(run())
+    except ShopReelError as exc:
+        raise fail(exc.detail) from None
+    console.print(f"created {user_id} in region {region}")
+
+
+@demo_app.callback()
+def demo(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Migrate, seed the demo world (once) and serve it, printing the demo logins."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from shopreel.demo.seed import is_seeded
+
+    db_upgrade()
+    settings = _settings()
+    if asyncio.run(is_seeded(settings)):
+        console.print("demo data already present (run 'shopreel demo seed --reset' to rebuild)")
+    else:
+        _seed(settings, _default_size(), seed=42, videos=False)
+    _print_logins(host, port)
+    serve(host=host, port=port, workers=1)
+
+
+def _default_size() -> WorldSize:
+    from shopreel.demo.world import WorldSize
+
+    return WorldSize()
+
+
+def _print_logins(host: str, port: int) -> None:
+    from rich.table import Table
+
+    from shopreel.demo.world import DEMO_PASSWORD, DemoWorld
+
+    table = Table(title=f"ShopReel demo at http://{host}:{port}  (password: {DEMO_PASSWORD})")
+    table.add_column("role")
+    table.add_column("email")
+    table.add_column("home region")
+    table.add_column("what to try")
+    for login in DemoWorld(_default_size()).fixed_logins():
+        table.add_row(login.role, login.email, login.region, login.description)
+    console.print(table)
+
+
+def _seed(settings: Settings, size: WorldSize, *, seed: int, videos: bool) -> None:
+    from shopreel.demo.seed import seed_world
+
+    with _progress() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(kind: str, done: int, total: int) -> None:
+            if kind not in tasks:
+                tasks[kind] = progress.add_task(kind, total=total)
+            progress.update(tasks[kind], completed=done)
+
+        try:
+            counts = asyncio.run(seed_world(settings, size, seed=seed, progress=report))
+        except ShopReelError as exc:
+            raise fail(exc.detail) from None
+    console.print("seeded: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@demo_app.command("seed")
+def demo_seed(
+    sellers: Annotated[int, typer.Option(min=1, help="Sellers (shops).")] = 200,
+    products: Annotated[int, typer.Option(min=1, help="Products (each with variants).")] = 2000,
+    creators: Annotated[int, typer.Option(min=1, help="Creators.")] = 120,
+    videos: Annotated[int, typer.Option(min=0, help="Videos.")] = 1500,
+    shoppers: Annotated[int, typer.Option(min=1, help="Shoppers across both regions.")] = 1000,
+    interactions: Annotated[int, typer.Option(min=0, help="Interaction events.")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same world).")] = 42,
+    reset: Annotated[bool, typer.Option(help="Delete existing demo data first.")] = False,
+) -> None:
+    """Seed a deterministic demo world (migrates first)."""
+    from shopreel.demo.seed import is_seeded, reset_demo
+    from shopreel.demo.world import WorldSize
+
+    db_upgrade()
+    settings = _settings()
+    if reset:
+        asyncio.run(reset_demo(settings))
+    elif asyncio.run(is_seeded(settings)):
+        raise fail("demo data already present; pass --reset to rebuild it")
+    size = WorldSize(
+        sellers=sellers,
+        products=products,
+        creators=creators,
+        videos=videos,
+        shoppers=shoppers,
+        interactions=interactions,
+    )
+    _seed(settings, size, seed=seed, videos=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Content: creators' public profiles and short videos (metadata in the global plane)."""

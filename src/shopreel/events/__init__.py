@@ -1,0 +1,1 @@
+"""Interaction events: behavioral data is personal data, so it lives in the home region."""

@@ -1,0 +1,1 @@
+"""One Alembic tree per plane: global, regional (run once per region), control."""

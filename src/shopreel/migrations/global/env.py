@@ -1,0 +1,4 @@
+from shopreel.migrations.env_common import run
+from shopreel.planes import PlaneKind
+
+run(PlaneKind.GLOBAL)

@@ -1,0 +1,23 @@
+"""Imports every model module so each plane's metadata is complete (migrations, tests)."""
+
+from __future__ import annotations
+
+from shopreel.accounts import models as accounts_models
+from shopreel.catalog import models as catalog_models
+from shopreel.content import models as content_models
+from shopreel.events import models as events_models
+from shopreel.planes import PLANE_BASES, PlaneKind
+from shopreel.sovereignty import models as sovereignty_models
+
+__all__ = [
+    "accounts_models",
+    "catalog_models",
+    "content_models",
+    "events_models",
+    "metadata_for",
+    "sovereignty_models",
+]
+
+
+def metadata_for(kind: PlaneKind):  # type: ignore[no-untyped-def]
+    return PLANE_BASES[kind].metadata
