@@ -31,9 +31,13 @@ demo_app = typer.Typer(
     help="Demo world: 'shopreel demo' migrates, seeds and serves.", invoke_without_command=True
 )
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks; each prints one JSON object (last line).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
+app.add_typer(bench_app, name="bench")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -242,6 +246,21 @@ def demo_seed(
         interactions=interactions,
     )
     _seed(settings, size, seed=seed, videos=False)
+
+
+@bench_app.command("http")
+def bench_http(
+    seconds: Annotated[float, typer.Option(min=1, help="Seconds per measured phase.")] = 10,
+    connections: Annotated[int, typer.Option(min=1, max=512, help="Concurrent connections.")] = 32,
+) -> None:
+    """Authenticated API read (GET /api/v1/me with a token) vs /healthz of the same server."""
+    import json
+
+    from shopreel.bench.http import run_http_bench
+
+    result = run_http_bench(seconds, connections, None)
+    console.print_json(json.dumps(result))
+    print(json.dumps(result))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -19,7 +19,8 @@ SESSION_COOKIE = "sr_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs plain-def dependencies in a thread pool.
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -27,7 +28,8 @@ def get_runtime(request: Request) -> Runtime:
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """One unit of work per request. Committed when the endpoint returns, before the
     response is sent (``scope="function"``), rolled back when it raises."""
-    uow = UnitOfWork(get_runtime(request).databases)
+    runtime: Runtime = request.app.state.runtime
+    uow = UnitOfWork(runtime.databases)
     request.state.uow = uow
     try:
         yield uow

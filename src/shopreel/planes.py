@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.orm.session import ORMExecuteState
-from sqlalchemy.pool import NullPool
 
 from shopreel.config import Settings
 from shopreel.errors import ShopReelError
@@ -247,9 +246,12 @@ class Databases:
             url = async_url(self.url(plane))
             if url.startswith("sqlite"):
                 self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+                # A pool keeps connections (and their PRAGMAs) across requests; SQLite
+                # serializes writers itself and WAL lets readers run alongside.
                 engine = create_async_engine(
                     url,
-                    poolclass=NullPool,
+                    pool_size=self._pool_size,
+                    max_overflow=self._pool_size,
                     echo=self.settings.sql_echo,
                     connect_args={"timeout": 30},
                 )

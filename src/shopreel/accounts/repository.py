@@ -21,15 +21,6 @@ async def user_key(session: AsyncSession, user_id: str) -> UserKey | None:
     return await session.get(UserKey, user_id)
 
 
-async def web_session(session: AsyncSession, token_hash: str) -> WebSession | None:
-    return await session.get(WebSession, token_hash)
-
-
-async def access_token_by_hash(session: AsyncSession, token_hash: str) -> AccessToken | None:
-    result = await session.execute(select(AccessToken).where(AccessToken.token_hash == token_hash))
-    return result.scalar_one_or_none()
-
-
 async def access_tokens_of(session: AsyncSession, user_id: str) -> list[AccessToken]:
     result = await session.execute(
         select(AccessToken)
@@ -41,3 +32,30 @@ async def access_tokens_of(session: AsyncSession, user_id: str) -> list[AccessTo
 
 async def reset_token(session: AsyncSession, token_hash: str) -> PasswordResetToken | None:
     return await session.get(PasswordResetToken, token_hash)
+
+
+async def token_with_user_and_key(
+    session: AsyncSession, token_hash: str
+) -> tuple[AccessToken, User, UserKey] | None:
+    """One round trip for the hot path of every API request."""
+    result = await session.execute(
+        select(AccessToken, User, UserKey)
+        .join(User, User.id == AccessToken.user_id)
+        .join(UserKey, UserKey.user_id == User.id)
+        .where(AccessToken.token_hash == token_hash)
+    )
+    row = result.first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def session_with_user_and_key(
+    session: AsyncSession, token_hash: str
+) -> tuple[WebSession, User, UserKey] | None:
+    result = await session.execute(
+        select(WebSession, User, UserKey)
+        .join(User, User.id == WebSession.user_id)
+        .join(UserKey, UserKey.user_id == User.id)
+        .where(WebSession.token_hash == token_hash)
+    )
+    row = result.first()
+    return (row[0], row[1], row[2]) if row else None

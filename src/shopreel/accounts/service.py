@@ -157,8 +157,10 @@ async def load_principal(
     scopes: frozenset[str] | None = None,
     session_hash: str | None = None,
     token_id: str | None = None,
+    key: UserKey | None = None,
 ) -> Principal:
-    key = await repository.user_key(uow.region(user.region), user.id)
+    if key is None:
+        key = await repository.user_key(uow.region(user.region), user.id)
     if key is None:
         raise NotAuthenticated("This account no longer exists.")
     cipher = runtime.cipher(user.region)
@@ -285,9 +287,10 @@ async def resolve_session(uow: UnitOfWork, runtime: Runtime, cookie: str) -> Pri
     uow.bind_region(region)
     session = uow.region(region)
     token_hash = token_digest(token)
-    record = await repository.web_session(session, token_hash)
-    if record is None:
+    found = await repository.session_with_user_and_key(session, token_hash)
+    if found is None:
         return None
+    record, user, key = found
     now = utcnow()
     idle_limit = as_utc(record.last_seen_at) + timedelta(
         minutes=runtime.settings.session_idle_minutes
@@ -295,12 +298,13 @@ async def resolve_session(uow: UnitOfWork, runtime: Runtime, cookie: str) -> Pri
     if now >= as_utc(record.expires_at) or now >= idle_limit:
         await session.delete(record)
         return None
-    user = await repository.user_by_id(session, record.user_id)
-    if user is None or user.status != UserStatus.ACTIVE.value:
+    if user.status != UserStatus.ACTIVE.value:
         return None
     if (now - as_utc(record.last_seen_at)).total_seconds() >= SESSION_TOUCH_SECONDS:
         record.last_seen_at = now
-    return await load_principal(uow, runtime, user, auth="session", session_hash=token_hash)
+    return await load_principal(
+        uow, runtime, user, auth="session", session_hash=token_hash, key=key
+    )
 
 
 async def end_session(uow: UnitOfWork, principal: Principal) -> None:
@@ -360,19 +364,27 @@ async def resolve_access_token(uow: UnitOfWork, runtime: Runtime, secret: str) -
         return None
     uow.bind_region(region)
     session = uow.region(region)
-    token = await repository.access_token_by_hash(session, token_digest(secret))
+    found = await repository.token_with_user_and_key(session, token_digest(secret))
     now = utcnow()
-    if token is None or token.revoked_at is not None:
+    if found is None:
+        return None
+    token, user, key = found
+    if token.revoked_at is not None:
         return None
     if token.expires_at is not None and as_utc(token.expires_at) <= now:
         return None
-    user = await repository.user_by_id(session, token.user_id)
-    if user is None or user.status != UserStatus.ACTIVE.value:
+    if user.status != UserStatus.ACTIVE.value:
         return None
     if token.last_used_at is None or (now - as_utc(token.last_used_at)).total_seconds() > 60:
         token.last_used_at = now
     return await load_principal(
-        uow, runtime, user, auth="token", scopes=frozenset(token.scopes), token_id=token.id
+        uow,
+        runtime,
+        user,
+        auth="token",
+        scopes=frozenset(token.scopes),
+        token_id=token.id,
+        key=key,
     )
 
 

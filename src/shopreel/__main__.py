@@ -1,0 +1,3 @@
+from shopreel.cli import main
+
+main()
