@@ -1,0 +1,1 @@
+"""Deterministic demo world: synthetic sellers, products, creators, videos and shoppers."""
