@@ -72,10 +72,19 @@ def settings(data_dir: Path) -> Iterator[Settings]:
 
 
 async def truncate_all(runtime: Runtime) -> None:
+    from shopreel.planes import PlaneKind
+    from shopreel.sovereignty.audit import AUDIT_TABLES, wipe_log_for_tests
+
     for plane in runtime.databases.planes():
         tables = [t.name for t in reversed(metadata_for(plane.kind).sorted_tables)]
         engine = runtime.databases.engine(plane)
         async with engine.begin() as conn:
+            if plane.kind is PlaneKind.CONTROL:
+                # The audit tables refuse DELETE and TRUNCATE (append-only triggers).
+                await wipe_log_for_tests(conn)
+                tables = [t for t in tables if t not in AUDIT_TABLES]
+                if not tables:
+                    continue
             if engine.dialect.name == "postgresql":
                 await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
             else:

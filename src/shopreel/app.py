@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +21,8 @@ from shopreel.errors import NotAuthenticated, ShopReelError
 from shopreel.middleware import RequestMiddleware
 from shopreel.observability import configure_logging
 from shopreel.runtime import Runtime
+from shopreel.sovereignty.broker import PolicySet
+from shopreel.sovereignty.publisher import run_publisher
 from shopreel.web.templating import STATIC_DIR, redirect, render
 
 log = logging.getLogger("shopreel.app")
@@ -115,9 +119,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_runtime:
-            await rt.close()
+        publisher: asyncio.Task[None] | None = None
+        if owns_runtime and settings.audit_publish_seconds > 0:
+            publisher = asyncio.create_task(run_publisher(rt, settings.audit_publish_seconds))
+        try:
+            yield
+        finally:
+            if publisher is not None:
+                publisher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await publisher
+            if owns_runtime:
+                await rt.close()
 
     app = FastAPI(
         title="ShopReel API",
@@ -130,6 +143,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    # Access policies are validated against their schema at start-up: an invalid policy
+    # set refuses to load (PolicyValidationError) instead of serving.
+    PolicySet.default()
     install_error_handlers(app)
     app.add_middleware(
         RequestMiddleware,
@@ -142,11 +158,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from shopreel import health
     from shopreel.accounts import endpoints as accounts_api
     from shopreel.accounts import pages as accounts_pages
+    from shopreel.governance import endpoints as governance_api
+    from shopreel.sovereignty import access_endpoints as access_api
+    from shopreel.sovereignty import privacy_endpoints as privacy_api
+    from shopreel.sovereignty import privacy_pages
+    from shopreel.sovereignty import transparency as transparency_api
     from shopreel.web import pages as web_pages
 
     app.include_router(health.router)
-    app.include_router(accounts_api.router, prefix=API_PREFIX)
+    for api in (accounts_api, privacy_api, access_api, governance_api, transparency_api):
+        app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(web_pages.router)
     app.include_router(accounts_pages.router)
+    app.include_router(privacy_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

@@ -38,6 +38,17 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(bench_app, name="bench")
+governance_app = typer.Typer(help="Governance: allowlists and settings.", no_args_is_help=True)
+app.add_typer(governance_app, name="governance")
+
+
+def _register_audit() -> None:
+    from shopreel.sovereignty.cli import audit_app
+
+    app.add_typer(audit_app, name="audit")
+
+
+_register_audit()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -169,6 +180,7 @@ def demo(
 
     db_upgrade()
     settings = _settings()
+    _genesis(settings)
     if asyncio.run(is_seeded(settings)):
         console.print("demo data already present (run 'shopreel demo seed --reset' to rebuild)")
     else:
@@ -237,6 +249,7 @@ def demo_seed(
         asyncio.run(reset_demo(settings))
     elif asyncio.run(is_seeded(settings)):
         raise fail("demo data already present; pass --reset to rebuild it")
+    _genesis(settings)
     size = WorldSize(
         sellers=sellers,
         products=products,
@@ -246,6 +259,37 @@ def demo_seed(
         interactions=interactions,
     )
     _seed(settings, size, seed=seed, videos=False)
+
+
+def _genesis(settings: Settings) -> list[str]:
+    from shopreel.governance.genesis import allowlist_packaged_policies
+    from shopreel.planes import CONTROL
+    from shopreel.runtime import Runtime
+    from shopreel.sovereignty.broker import PolicySet
+
+    async def run() -> list[str]:
+        runtime = Runtime.from_settings(settings)
+        try:
+            async with runtime.databases.transaction(CONTROL) as session:
+                return await allowlist_packaged_policies(
+                    session, settings.region_names, PolicySet.default().text
+                )
+        finally:
+            await runtime.close()
+
+    return asyncio.run(run())
+
+
+@governance_app.command("genesis")
+def governance_genesis() -> None:
+    """Installation step: allowlist the packaged access policies in every region that never
+    had a policy set (audited; later changes need the region's trust officer)."""
+    settings = _settings()
+    written = _genesis(settings)
+    if written:
+        console.print("allowlisted the packaged policy set in: " + ", ".join(written))
+    else:
+        console.print("every region already has a policy set history; nothing written")
 
 
 @bench_app.command("http")

@@ -6,8 +6,11 @@ from shopreel.accounts import models as accounts_models
 from shopreel.catalog import models as catalog_models
 from shopreel.content import models as content_models
 from shopreel.events import models as events_models
+from shopreel.governance import models as governance_models  # noqa: F401
 from shopreel.planes import PLANE_BASES, PlaneKind
+from shopreel.sovereignty import access_models as access_models
 from shopreel.sovereignty import models as sovereignty_models
+from shopreel.sovereignty import privacy_models as privacy_models
 
 __all__ = [
     "accounts_models",

@@ -29,8 +29,9 @@ from shopreel.errors import ShopReelError
 from shopreel.events.models import InteractionEvent
 from shopreel.kit.time import utcnow
 from shopreel.models import metadata_for
-from shopreel.planes import GLOBAL, regional
+from shopreel.planes import GLOBAL, PlaneKind, regional
 from shopreel.runtime import Runtime
+from shopreel.sovereignty.audit import AUDIT_TABLES, wipe_log_for_tests
 from shopreel.sovereignty.crypto import normalize_email
 
 Progress = Callable[[str, int, int], None]
@@ -128,8 +129,12 @@ async def reset_demo(settings: Settings) -> None:
     try:
         for plane in runtime.databases.planes():
             async with runtime.databases.engine(plane).begin() as conn:
+                if plane.kind is PlaneKind.CONTROL:
+                    # The audit log is append-only; a throwaway demo log is wiped whole.
+                    await wipe_log_for_tests(conn)
                 for table in reversed(metadata_for(plane.kind).sorted_tables):
-                    await conn.execute(delete(table))
+                    if table.name not in AUDIT_TABLES:
+                        await conn.execute(delete(table))
     finally:
         await runtime.close()
 
