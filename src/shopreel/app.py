@@ -163,6 +163,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from shopreel.sovereignty import privacy_endpoints as privacy_api
     from shopreel.sovereignty import privacy_pages
     from shopreel.sovereignty import transparency as transparency_api
+    from shopreel.trust import pages as trust_pages
     from shopreel.web import pages as web_pages
 
     app.include_router(health.router)
@@ -171,5 +172,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(web_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(privacy_pages.router)
+    app.include_router(trust_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

@@ -34,7 +34,6 @@ from tests.governance.test_governance_api import (
     fetch,
     propose,
     snapshot,
-    with_governance,
 )
 
 MODEL = "3f" * 32
@@ -45,13 +44,6 @@ RATIONALE = "Ship the retrained discovery model to this region."
 HQ = Actor("usr_us_hq", True, frozenset({"analyst"}), "us")
 US_OFFICER = Actor("usr_us_officer", True, frozenset({"trust_officer"}), "us")
 INTL_OFFICER = Actor("usr_intl_officer", True, frozenset({"trust_officer"}), "intl")
-
-
-@pytest.fixture
-async def app(runtime: Runtime) -> FastAPI:
-    from shopreel.app import create_app
-
-    return with_governance(create_app(runtime=runtime))
 
 
 @pytest.fixture

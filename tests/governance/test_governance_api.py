@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from shopreel.governance import service
-from shopreel.governance.endpoints import router as governance_router
 from shopreel.governance.models import (
     DeployAllowlistEntry,
     Proposal,
@@ -29,20 +28,6 @@ from tests.fixtures.factories import api_login, create_user
 API = "/api/v1/governance"
 RATIONALE = "Tune the feed after the Q3 experiment results."
 BLEND = {"weights": {"recency": 0.3, "follows": 0.5}, "cap": 20}
-
-
-def with_governance(application: FastAPI) -> FastAPI:
-    """The app, with the governance router included if the app does not include it yet."""
-    if not any(getattr(r, "path", "").startswith(API) for r in application.routes):
-        application.include_router(governance_router, prefix="/api/v1")
-    return application
-
-
-@pytest.fixture
-async def app(runtime: Runtime) -> FastAPI:
-    from shopreel.app import create_app
-
-    return with_governance(create_app(runtime=runtime))
 
 
 STAFF: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -399,7 +384,7 @@ async def test_decisions_on_a_non_pending_proposal_are_409(desk: Desk, runtime: 
 
 
 async def test_one_rejection_rejects_and_is_audited(desk: Desk, runtime: Runtime) -> None:
-    pid = (await propose(desk, key="access.policies", value={"rules": ["r1"]}))["id"]
+    pid = (await propose(desk, key="catalog.restricted_categories", value=["weapons"]))["id"]
     await decide(desk, "us_officer", pid)
     await decide(
         desk, "intl_officer", pid, "reject", comment="  ", expect=422, code="validation_failed"
@@ -415,7 +400,7 @@ async def test_one_rejection_rejects_and_is_audited(desk: Desk, runtime: Runtime
         ("policy.change", "approve", "us"),
         ("policy.change", "reject", "intl"),
     ]
-    missing = await desk.get("hq", f"{API}/settings/access.policies")
+    missing = await desk.get("hq", f"{API}/settings/catalog.restricted_categories")
     assert missing.status_code == 404
 
 
@@ -458,7 +443,7 @@ async def test_invalid_proposals_are_422(
     desk: Desk, runtime: Runtime, body: dict[str, Any], code: str
 ) -> None:
     payload: dict[str, Any] = {
-        "key": "access.policies",
+        "key": "catalog.restricted_categories",
         "scope": "global",
         "value": {"a": 1},
         "rationale": RATIONALE,
@@ -509,8 +494,8 @@ async def test_global_change_supersedes_regional_proposals_based_on_it(desk: Des
 
 async def test_list_filters_by_status_and_region(desk: Desk) -> None:
     global_ = await propose(desk)
-    us_only = await propose(desk, key="access.policies", scope="us", value=[1])
-    intl_only = await propose(desk, key="access.policies", scope="intl", value=[2])
+    us_only = await propose(desk, key="catalog.restricted_categories", scope="us", value=[1])
+    intl_only = await propose(desk, key="catalog.restricted_categories", scope="intl", value=[2])
     fees = await propose(desk, key="fees.referral_rate_bps", value=100)
     await decide(desk, "us_officer", us_only["id"])
 
@@ -524,7 +509,7 @@ async def test_list_filters_by_status_and_region(desk: Desk) -> None:
     assert await ids(region="hq") == [fees["id"]]
     assert await ids(limit=2) == [fees["id"], intl_only["id"]]
     assert await ids(before=intl_only["id"]) == [us_only["id"], global_["id"]]
-    assert await ids(key="access.policies") == [intl_only["id"], us_only["id"]]
+    assert await ids(key="catalog.restricted_categories") == [intl_only["id"], us_only["id"]]
     assert (await desk.get("hq", f"{API}/proposals", region="mars")).status_code == 422
     assert (await desk.get("hq", f"{API}/proposals", status="done")).status_code == 422
     missing = await desk.get("hq", f"{API}/proposals/prp_nope")

@@ -12,11 +12,10 @@ import pytest
 from fastapi import FastAPI
 
 from shopreel.accounts.models import User
-from shopreel.app import API_PREFIX
 from shopreel.kit.ids import new_id
 from shopreel.kit.time import set_clock
 from shopreel.runtime import Runtime
-from shopreel.sovereignty import access, access_endpoints
+from shopreel.sovereignty import access
 from tests.fixtures.factories import api_login, create_user
 from tests.fixtures.governance import genesis
 from tests.sovereignty.test_access_service import (
@@ -63,8 +62,6 @@ async def _policy_genesis(runtime: Runtime) -> None:
 
 @pytest.fixture
 async def staff_app(app: FastAPI) -> FastAPI:
-    if not any(getattr(r, "path", "") == f"{STAFF}/personal-data" for r in app.routes):
-        app.include_router(access_endpoints.router, prefix=API_PREFIX)
     return app
 
 

@@ -26,7 +26,6 @@ from shopreel.sovereignty.crypto import DecryptionError
 from shopreel.sovereignty.keys import KeyUnwrapError
 from tests.fixtures import services
 from tests.fixtures.factories import PASSWORD, api_login
-from tests.sovereignty.test_privacy import ensure_privacy_routes
 
 PEOPLE = (
     ("Xavier.Plaintext-9042@Example.com", "Xavierine Plaintextovich", "US"),
@@ -77,7 +76,6 @@ def test_the_search_finds_what_it_looks_for() -> None:
 
 
 async def populate(app: FastAPI, client: httpx.AsyncClient, runtime: Runtime) -> list[str]:
-    ensure_privacy_routes(app)
     ids = []
     for email, name, country in PEOPLE:
         signed_up = await client.post(

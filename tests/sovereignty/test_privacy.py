@@ -27,7 +27,7 @@ from shopreel.events.models import InteractionEvent
 from shopreel.kit.ids import new_id
 from shopreel.planes import CONTROL, GLOBAL, regional
 from shopreel.runtime import Runtime
-from shopreel.sovereignty import audit, privacy, privacy_endpoints, privacy_pages
+from shopreel.sovereignty import audit, privacy
 from shopreel.sovereignty.crypto import DecryptionError
 from shopreel.sovereignty.privacy_models import Law, PrivacyRequest, RequestStatus
 from shopreel.uow import UnitOfWork
@@ -37,20 +37,10 @@ from tests.fixtures.factories import PASSWORD, api_login, create_user
 # ---- shared helpers (imported by the other privacy test modules) ------------------------------
 
 
-def ensure_privacy_routes(app: FastAPI) -> None:
-    """Mount the privacy routers on the test app unless app.py already does."""
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/api/v1/me/privacy/export" not in paths:
-        app.include_router(privacy_endpoints.router, prefix="/api/v1")
-    if "/account/privacy" not in paths:
-        app.include_router(privacy_pages.router)
-
-
 @pytest.fixture
 async def privacy_client(
     app: FastAPI, client: httpx.AsyncClient
 ) -> AsyncIterator[httpx.AsyncClient]:
-    ensure_privacy_routes(app)
     yield client
 
 

@@ -28,7 +28,6 @@ from tests.sovereignty.test_privacy import (
     add_access_decision,
     add_events,
     add_public_rows,
-    ensure_privacy_routes,
 )
 
 HTML = {"accept": "text/html"}
@@ -43,11 +42,6 @@ EXPECTED_FILES = {
     "public/shops.json",
     "public/creator_profile.json",
 }
-
-
-@pytest.fixture(autouse=True)
-def _privacy_routes(app: FastAPI) -> None:
-    ensure_privacy_routes(app)
 
 
 def fresh_client(app: FastAPI) -> httpx.AsyncClient:

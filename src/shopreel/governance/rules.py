@@ -7,7 +7,8 @@
   region's trust officer) or :data:`HQ` (a ``policy_admin``);
 * :func:`authority_denial` / :func:`choose_authority` — may this actor decide for that slot;
 * :func:`diff_setting` — a readable JSON diff (added / removed / changed JSON-Pointer paths);
-* :func:`validate_value` — per-key value checks (fees, deploy artifacts) and size limits.
+* :func:`validate_value` — per-key value checks (fees, deploy artifacts, access policies) and
+  size limits.
 
 Everything raises the domain errors of :mod:`shopreel.governance.errors`.
 """
@@ -39,6 +40,7 @@ from shopreel.governance.errors import (
     StaffOnly,
     WrongJurisdiction,
 )
+from shopreel.sovereignty.broker import PolicySet, PolicyValidationError, packaged_schema_text
 
 GLOBAL_SCOPE: Final = "global"
 HQ: Final = "hq"
@@ -164,6 +166,28 @@ def _artifact(value: Any) -> Any:
     return {"sha256": sha256, "version": label}
 
 
+def _access_policies(value: Any) -> Any:
+    if (
+        not isinstance(value, Mapping)
+        or set(value) != {"text"}
+        or not isinstance(value["text"], str)
+    ):
+        raise InvalidValue(
+            'An access.policies value is exactly {"text": "<Cedar policies>"}.',
+            extra={"field": "value"},
+        )
+    try:
+        PolicySet.from_text(value["text"], packaged_schema_text())
+    except PolicyValidationError as exc:
+        raise InvalidValue(
+            "The access policies do not validate against the packaged schema: "
+            + exc.messages[0]
+            + (f" (and {len(exc.messages) - 1} more)" if len(exc.messages) > 1 else ""),
+            extra={"field": "value", "messages": list(exc.messages)},
+        ) from None
+    return {"text": value["text"]}
+
+
 # ---- the protected-keys table ----------------------------------------------------------------
 
 _REGIONAL = "Regionally protected: a region scope needs that region's trust officer; a global "
@@ -174,7 +198,9 @@ KEY_RULES: Final[tuple[KeyRule, ...]] = (
         "access.policies",
         ScopeMode.GLOBAL_OR_REGION,
         GlobalApproval.EVERY_REGION,
-        "Staff access policies (who may see personal data). " + _REGIONAL,
+        'Staff access policies (who may see personal data), {"text": "<Cedar>"} valid '
+        "against the packaged schema. " + _REGIONAL,
+        validator=_access_policies,
     ),
     KeyRule(
         "catalog.restricted_categories",

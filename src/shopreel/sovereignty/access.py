@@ -61,8 +61,10 @@ from shopreel.sovereignty.broker import (
     Decision,
     PersonalDataResource,
     PolicySet,
+    PolicyValidationError,
     Resource,
     StaffPrincipal,
+    packaged_schema_text,
 )
 from shopreel.uow import UnitOfWork
 
@@ -72,6 +74,7 @@ __all__ = [
     "BREAK_GLASS_APPROVERS",
     "BREAK_GLASS_TTL",
     "CATEGORIES",
+    "POLICIES_KEY",
     "TICKET_TTL",
     "AccessDenied",
     "AccessErrorCode",
@@ -87,6 +90,7 @@ __all__ = [
     "list_break_glass",
     "list_tickets",
     "open_data_region",
+    "policies_from_text",
     "read_personal_data",
     "request_break_glass",
     "request_ticket",
@@ -117,6 +121,11 @@ ALL_OWNERS: Final = "*"
 """Owner id of the resource of a region-wide bulk read (every user of the region)."""
 TRUST_OFFICER: Final = "trust_officer"
 METRIC_USERS_BY_COUNTRY: Final = "users_by_country"
+
+POLICIES_KEY: Final = "access.policies"
+"""The governance setting holding a scope's access policies, ``{"text": "<Cedar>"}``."""
+POLICY_CACHE_SIZE: Final = 32
+"""Parsed policy sets kept per process (by SHA-256 of their text)."""
 
 AUDIT_DECISION: Final = "access.decision"
 AUDIT_TICKET: Final = "access.ticket"
@@ -272,6 +281,35 @@ def default_policies() -> PolicySet:
     return PolicySet.default()
 
 
+_policy_sets: dict[str, PolicySet] = {}
+
+
+def policies_from_text(text: str) -> PolicySet:
+    """The policy set of ``text``, validated against the packaged schema, parsed once per
+    process and version (cached by SHA-256). Raises :class:`PolicyValidationError`."""
+    digest = governance.artifact_sha256(text)
+    policies = _policy_sets.get(digest)
+    if policies is None:
+        policies = PolicySet.from_text(text, packaged_schema_text())
+        if len(_policy_sets) >= POLICY_CACHE_SIZE:
+            del _policy_sets[next(iter(_policy_sets))]  # the oldest
+        _policy_sets[digest] = policies
+    return policies
+
+
+def _fail_closed(decision: Decision, error: str, version: str | None = None) -> Decision:
+    """``decision`` turned into a denial, with ``error`` added to its errors."""
+    if version is None:
+        return replace(decision, allowed=False, errors=(*decision.errors, error))
+    return replace(
+        decision,
+        allowed=False,
+        reasons=(),
+        errors=(*decision.errors, error),
+        policy_version=version,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AuditedDecision:
     """A decision and the sequence number of its audit record."""
@@ -293,7 +331,12 @@ AccessItem = tuple[Action, Resource, AccessContext]
 
 
 class StaffAccess:
-    """The access broker of one runtime, and every staff read of personal data.
+    """The access brokers of one runtime, and every staff read of personal data.
+
+    A request about data of region R is decided with the policies in force in R: the
+    effective ``access.policies`` setting of R (governance), else ``policies`` (by default
+    the packaged set, which is also :attr:`broker`). Either way the region must have
+    allowlisted that policy set (``deploy.policy_set``), or the decision is a denial.
 
     The broker's ``on_decision`` hook is not used: it is synchronous and cannot write to the
     database. :meth:`decide_and_audit` appends each decision to the audit log instead, in
@@ -308,6 +351,18 @@ class StaffAccess:
             k=k,
             region_for_jurisdiction=runtime.settings.region_for_country,
         )
+        self._brokers: dict[str, AccessBroker] = {self.broker.policies.version: self.broker}
+
+    def _broker_of(self, policies: PolicySet) -> AccessBroker:
+        broker = self._brokers.get(policies.version)
+        if broker is None:
+            broker = AccessBroker(
+                policies,
+                k=self.broker.k,
+                region_for_jurisdiction=self.runtime.settings.region_for_country,
+            )
+            self._brokers[policies.version] = broker
+        return broker
 
     # -- deciding ------------------------------------------------------------------------------
 
@@ -344,15 +399,20 @@ class StaffAccess:
         ticket_id: str | None = None,
         break_glass_id: str | None = None,
     ) -> list[AuditedDecision]:
-        """Decide several requests of one staff member (one Cedar call) and append one audit
-        record per decision, in request order."""
+        """Decide several requests of one staff member (one Cedar call per data region, with
+        that region's policies) and append one audit record per decision, in request order."""
         staff = staff_principal(principal)
-        decisions = self.broker.decide_many(
-            [(staff, action, resource, context) for action, resource, context in items]
-        )
-        decisions = await self._apply_deploy_gate(session, decisions, items)
+        by_region: dict[str, list[int]] = {}
+        for index, (_action, resource, _context) in enumerate(items):
+            by_region.setdefault(resource.region, []).append(index)
+        decided: dict[int, Decision] = {}
+        for region, indexes in by_region.items():
+            requests = [(staff, *items[index]) for index in indexes]
+            decisions = await self._decide_in_region(session, region, requests)
+            decided.update(zip(indexes, decisions, strict=True))
         audited: list[AuditedDecision] = []
-        for decision, (action, resource, _context) in zip(decisions, items, strict=True):
+        for index, (action, resource, _context) in enumerate(items):
+            decision = decided[index]
             owner = _subject_of(resource)
             entry = await audit.append(
                 session,
@@ -367,35 +427,34 @@ class StaffAccess:
             audited.append(AuditedDecision(decision, entry.seq, owner))
         return audited
 
-    async def _apply_deploy_gate(
-        self, session: AsyncSession, decisions: list[Decision], items: Sequence[AccessItem]
+    async def _decide_in_region(
+        self,
+        session: AsyncSession,
+        region: str,
+        requests: list[tuple[StaffPrincipal, Action, Resource, AccessContext]],
     ) -> list[Decision]:
-        """A region serves only policy sets on its approved allowlist: a decision made with a
-        policy set that the data's region has not approved is a denial (fail closed)."""
-        version = self.broker.policies.version
-        approved: dict[str, bool] = {}
-        gated: list[Decision] = []
-        for decision, (_action, resource, _context) in zip(decisions, items, strict=True):
-            region = resource.region
-            if region not in approved:
-                approved[region] = await governance.is_deployable(
-                    session, region, "policy_set", version
+        """Decide requests about data of ``region`` with the policy set in force there, then
+        apply the region's deploy gate."""
+        setting = await governance.effective_setting(session, POLICIES_KEY, region)
+        if setting is None:
+            broker = self.broker
+        else:
+            text = setting.get("text") if isinstance(setting, dict) else None
+            try:
+                if not isinstance(text, str):
+                    raise PolicyValidationError(['the value is not {"text": "<Cedar policies>"}'])
+                broker = self._broker_of(policies_from_text(text))
+            except PolicyValidationError as exc:
+                # Validated when proposed, so only a change of the packaged schema gets
+                # here. Fail closed, and still audit every request.
+                version = governance.artifact_sha256(text) if isinstance(text, str) else ""
+                error = (
+                    f"policy set {version[:12]} in force in region {region!r} does not load: "
+                    + "; ".join(exc.messages)
                 )
-            if approved[region] or not decision.allowed:
-                gated.append(decision)
-            else:
-                gated.append(
-                    replace(
-                        decision,
-                        allowed=False,
-                        errors=(
-                            *decision.errors,
-                            f"deploy gate: policy set {version[:12]} is not on region "
-                            f"{region!r}'s approved allowlist",
-                        ),
-                    )
-                )
-        return gated
+                return [_fail_closed(d, error, version) for d in self.broker.decide_many(requests)]
+        decisions = broker.decide_many(requests)
+        return await _apply_deploy_gate(session, region, broker.policies.version, decisions)
 
     # -- personal data -------------------------------------------------------------------------
 
@@ -591,6 +650,19 @@ class StaffAccess:
             "suppressed": [country for country, count in table.items() if count is None],
             "decision": audited.summary(),
         }
+
+
+async def _apply_deploy_gate(
+    session: AsyncSession, region: str, version: str, decisions: list[Decision]
+) -> list[Decision]:
+    """A region serves only policy sets on its approved allowlist: an allow made with a
+    policy set that the data's region has not approved is a denial (fail closed)."""
+    if await governance.is_deployable(session, region, "policy_set", version):
+        return decisions
+    error = (
+        f"deploy gate: policy set {version[:12]} is not on region {region!r}'s approved allowlist"
+    )
+    return [_fail_closed(d, error) if d.allowed else d for d in decisions]
 
 
 def _subject_of(resource: Resource) -> str | None:

@@ -48,6 +48,7 @@ __all__ = [
     "Resource",
     "StaffPrincipal",
     "UserPrincipal",
+    "packaged_schema_text",
 ]
 
 NAMESPACE = "ShopReel"
@@ -268,6 +269,18 @@ def _validation_message(error: cedarpy.ValidationError, names: dict[str, str]) -
     return f"[{names.get(error.policy_id) or error.policy_id}] {error.error}"
 
 
+def _packaged_file(name: str) -> str:
+    return (resources.files("shopreel") / "sovereignty" / "policies" / name).read_text(
+        encoding="utf-8"
+    )
+
+
+def packaged_schema_text() -> str:
+    """The packaged Cedar schema. Policies stored as data (the ``access.policies`` setting)
+    are validated against it: the schema ships with the code that supplies its attributes."""
+    return _packaged_file(SCHEMA_FILE)
+
+
 class PolicySet:
     """Validated Cedar policies with their schema. Invalid policies refuse to load."""
 
@@ -314,11 +327,7 @@ class PolicySet:
     @classmethod
     def default(cls) -> PolicySet:
         """The policies shipped in ``shopreel/sovereignty/policies``."""
-        folder = resources.files("shopreel") / "sovereignty" / "policies"
-        return cls(
-            (folder / POLICY_FILE).read_text(encoding="utf-8"),
-            (folder / SCHEMA_FILE).read_text(encoding="utf-8"),
-        )
+        return cls(_packaged_file(POLICY_FILE), packaged_schema_text())
 
     @property
     def version(self) -> str:
