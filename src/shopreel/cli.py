@@ -196,18 +196,17 @@ def _default_size() -> WorldSize:
 
 
 def _print_logins(host: str, port: int) -> None:
-    from rich.table import Table
-
     from shopreel.demo.world import DEMO_PASSWORD, DemoWorld
 
-    table = Table(title=f"ShopReel demo at http://{host}:{port}  (password: {DEMO_PASSWORD})")
-    table.add_column("role")
-    table.add_column("email")
-    table.add_column("home region")
-    table.add_column("what to try")
+    console.print(f"\n[bold]ShopReel demo[/bold] at http://{host}:{port}")
+    console.print(f"Demo logins (password for all: [bold]{DEMO_PASSWORD}[/bold]):")
     for login in DemoWorld(_default_size()).fixed_logins():
-        table.add_row(login.role, login.email, login.region, login.description)
-    console.print(table)
+        console.print(
+            f"  {login.role:<8} {login.email:<30} region {login.region:<5} {login.description}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print()
 
 
 def _seed(settings: Settings, size: WorldSize, *, seed: int, videos: bool) -> None:

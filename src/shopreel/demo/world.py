@@ -2048,7 +2048,7 @@ _FIXED_LOGINS = (
         region="us",
         jurisdiction=None,
         display_name="Demo Shopper",
-        description="A US shopper with a personalised feed, cart and order history.",
+        description="US shopper with a seeded viewing history: account, API tokens, Your data.",
     ),
     DemoLogin(
         email=f"seller@{DEMO_EMAIL_DOMAIN}",
@@ -2058,7 +2058,7 @@ _FIXED_LOGINS = (
         region="us",
         jurisdiction=None,
         display_name="Demo Seller",
-        description="Owner of the shop with handle 'demo-shop' (seller index 0, shop_000000).",
+        description="Owns the shop 'demo-shop' (shop_000000) and its seeded products.",
     ),
     DemoLogin(
         email=f"creator@{DEMO_EMAIL_DOMAIN}",
@@ -2068,7 +2068,7 @@ _FIXED_LOGINS = (
         region="us",
         jurisdiction=None,
         display_name="Demo Creator",
-        description="A US creator; creator index 0 (cr_00000, handle 'demo_creator').",
+        description="Creator 'demo_creator' (cr_00000) with seeded videos.",
     ),
     DemoLogin(
         email=f"trust.us@{DEMO_EMAIL_DOMAIN}",
@@ -2078,7 +2078,7 @@ _FIXED_LOGINS = (
         region="us",
         jurisdiction="US",
         display_name="US Trust Officer",
-        description="US trust & safety staff; may see US personal data only.",
+        description="US trust officer: /trust; reads US personal data with a purpose.",
     ),
     DemoLogin(
         email=f"hq@{DEMO_EMAIL_DOMAIN}",
@@ -2088,6 +2088,6 @@ _FIXED_LOGINS = (
         region="intl",
         jurisdiction="SG",
         display_name="HQ Staff (Singapore)",
-        description="Non-US headquarters staff; must not see US personal data.",
+        description="Non-US HQ analyst: /trust; US personal data denied, aggregates only.",
     ),
 )
