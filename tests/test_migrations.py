@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from shopreel.config import Settings
@@ -31,12 +33,28 @@ def _check_deployment(settings: Settings) -> None:
             if kind is not plane.kind:
                 foreign = {t.name for t in metadata_for(kind).sorted_tables}
                 assert not (foreign & tables), f"{plane.name} holds {foreign & tables}"
+        _assert_no_drift(url, plane.kind)
     for plane in databases.planes():
         config = alembic_config(databases.url(plane), plane)
         command.downgrade(config, "base")
         assert current_revision(databases.url(plane)) is None
         command.upgrade(config, "head")
         assert current_revision(databases.url(plane)) == head_revision(plane)
+
+
+def _assert_no_drift(url: str, kind: PlaneKind) -> None:
+    """The migrated schema is what the models declare: no table, column, index or
+    constraint of the models is missing from (or extra in) the migrations."""
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, metadata_for(kind))
+    finally:
+        engine.dispose()
+    # alembic_version is Alembic's own table, not a model
+    diff = [d for d in diff if not (d[0] == "remove_table" and d[1].name == "alembic_version")]
+    assert diff == [], f"{kind.value} models and migrations differ: {diff}"
 
 
 def test_migrations_build_every_plane_on_sqlite(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ from shopreel.catalog import models as catalog_models
 from shopreel.content import models as content_models
 from shopreel.events import models as events_models
 from shopreel.governance import models as governance_models  # noqa: F401
+from shopreel.inventory import models as inventory_models
 from shopreel.planes import PLANE_BASES, PlaneKind
+from shopreel.sellers import models as sellers_models
 from shopreel.sovereignty import access_models as access_models
 from shopreel.sovereignty import models as sovereignty_models
 from shopreel.sovereignty import privacy_models as privacy_models
@@ -17,7 +19,9 @@ __all__ = [
     "catalog_models",
     "content_models",
     "events_models",
+    "inventory_models",
     "metadata_for",
+    "sellers_models",
     "sovereignty_models",
 ]
 

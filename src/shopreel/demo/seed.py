@@ -20,13 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopreel.accounts import passwords
 from shopreel.accounts.models import User, UserKey, UserStatus
 from shopreel.accounts.service import EMAIL_PURPOSE
-from shopreel.catalog.models import Product, Shop, ShopStatus, Variant
+from shopreel.catalog.models import PriceChange, Product, Shop, ShopStatus, Variant
+from shopreel.catalog.options import options_key
 from shopreel.config import Settings
 from shopreel.content.models import CreatorProfile, Video, VideoProduct
 from shopreel.demo.posters import render_poster
 from shopreel.demo.world import DEMO_PASSWORD, DemoLogin, DemoWorld, WorldSize
 from shopreel.errors import ShopReelError
 from shopreel.events.models import InteractionEvent
+from shopreel.kit.ids import new_id
 from shopreel.kit.time import utcnow
 from shopreel.models import metadata_for
 from shopreel.planes import GLOBAL, PlaneKind, regional
@@ -210,6 +212,8 @@ async def _seed(
                     "country": seller.country,
                     "status": ShopStatus.APPROVED.value,
                     "created_at": seller.created_at,
+                    "updated_at": seller.created_at,
+                    "home_region": seller.region,
                 }
             )
         await accounts.write(owners)
@@ -221,8 +225,9 @@ async def _seed(
 
     done = variants = 0
     for products_batch in _batches(world.products(), 1000):
-        product_rows, variant_rows = [], []
+        product_rows, variant_rows, price_rows = [], [], []
         for product in products_batch:
+            axes = list(product.variants[0].options) if product.variants else []
             product_rows.append(
                 {
                     "id": product.id,
@@ -235,9 +240,24 @@ async def _seed(
                     "status": product.status,
                     "created_at": product.created_at,
                     "updated_at": product.created_at,
+                    "option_names": axes,
+                    "live_at": product.created_at if product.status == "live" else None,
                 }
             )
             for position, variant in enumerate(product.variants):
+                price_rows.append(
+                    {
+                        "id": new_id("prc"),
+                        "variant_id": variant.id,
+                        "shop_id": product.seller_id,
+                        "sku": variant.sku,
+                        "price_cents": variant.price_cents,
+                        "compare_at_cents": variant.compare_at_cents,
+                        "currency": variant.currency,
+                        "changed_at": product.created_at,
+                        "reason": "create",
+                    }
+                )
                 variant_rows.append(
                     {
                         "id": variant.id,
@@ -245,6 +265,7 @@ async def _seed(
                         "shop_id": product.seller_id,
                         "sku": variant.sku,
                         "options": variant.options,
+                        "options_key": options_key([variant.options[a] for a in axes]),
                         "price_cents": variant.price_cents,
                         "compare_at_cents": variant.compare_at_cents,
                         "currency": variant.currency,
@@ -256,6 +277,7 @@ async def _seed(
         async with runtime.databases.transaction(GLOBAL) as session:
             await session.execute(insert(Product), product_rows)
             await session.execute(insert(Variant), variant_rows)
+            await session.execute(insert(PriceChange), price_rows)
         done += len(products_batch)
         variants += len(variant_rows)
         report("products", done, size.products)

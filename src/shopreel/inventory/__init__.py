@@ -1,0 +1,1 @@
+"""Seller warehouses and stock per variant per warehouse, with a movement journal."""

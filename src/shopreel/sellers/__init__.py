@@ -1,0 +1,1 @@
+"""Seller onboarding: applications (home-region plane), staff review, the seller center."""
