@@ -158,7 +158,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from shopreel import health
     from shopreel.accounts import endpoints as accounts_api
     from shopreel.accounts import pages as accounts_pages
+    from shopreel.catalog import endpoints as catalog_api
+    from shopreel.catalog import image_endpoints as catalog_images_api
+    from shopreel.catalog import import_endpoints as catalog_import_api
+    from shopreel.catalog import import_pages as catalog_import_pages
+    from shopreel.catalog import pages as catalog_pages
     from shopreel.governance import endpoints as governance_api
+    from shopreel.inventory import endpoints as inventory_api
+    from shopreel.inventory import pages as inventory_pages
+    from shopreel.sellers import endpoints as sellers_api
+    from shopreel.sellers import pages as sellers_pages
     from shopreel.sovereignty import access_endpoints as access_api
     from shopreel.sovereignty import privacy_endpoints as privacy_api
     from shopreel.sovereignty import privacy_pages
@@ -167,11 +176,24 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from shopreel.web import pages as web_pages
 
     app.include_router(health.router)
-    for api in (accounts_api, privacy_api, access_api, governance_api, transparency_api):
+    for api in (
+        accounts_api,
+        privacy_api,
+        access_api,
+        governance_api,
+        transparency_api,
+        sellers_api,
+        catalog_api,
+        catalog_images_api,
+        catalog_import_api,
+        inventory_api,
+    ):
         app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(web_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(privacy_pages.router)
     app.include_router(trust_pages.router)
+    for pages in (sellers_pages, catalog_pages, catalog_import_pages, inventory_pages):
+        app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

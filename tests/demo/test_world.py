@@ -382,16 +382,30 @@ def test_fixed_logins() -> None:
         "creator@demo.shopreel.test",
         "trust.us@demo.shopreel.test",
         "hq@demo.shopreel.test",
+        "ops.us@demo.shopreel.test",
     ]
-    assert [login.role for login in logins] == ["shopper", "seller", "creator", "staff", "staff"]
+    assert [login.role for login in logins] == [
+        "shopper",
+        "seller",
+        "creator",
+        "staff",
+        "staff",
+        "staff",
+    ]
     assert all(login.password == DEMO_PASSWORD == "shopreel-demo-2026" for login in logins)
-    assert [login.jurisdiction for login in logins] == [None, None, None, "US", "SG"]
+    assert [login.jurisdiction for login in logins] == [None, None, None, "US", "SG", "US"]
+    assert [login.staff_roles for login in logins][3:] == [
+        ("trust_officer",),
+        ("analyst",),
+        ("seller_ops", "catalog_reviewer"),
+    ]
     assert [(login.country, login.region) for login in logins] == [
         ("US", "us"),
         ("US", "us"),
         ("US", "us"),
         ("US", "us"),
         ("SG", "intl"),
+        ("US", "us"),
     ]
     assert "demo-shop" in logins[1].description
 

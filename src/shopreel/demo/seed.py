@@ -167,7 +167,7 @@ async def _seed(
     staff: list[_Account] = []
     for login in logins:
         if login.role == "staff":
-            duties = ("trust_officer",) if login.jurisdiction == "US" else ("analyst",)
+            duties = login.staff_roles
             staff.append(
                 _Account(
                     demo_user_id(login.region, "t", len(staff)),

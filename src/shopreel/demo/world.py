@@ -188,6 +188,7 @@ class DemoLogin:
     jurisdiction: str | None
     display_name: str
     description: str
+    staff_roles: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2079,6 +2080,7 @@ _FIXED_LOGINS = (
         jurisdiction="US",
         display_name="US Trust Officer",
         description="US trust officer: /trust; reads US personal data with a purpose.",
+        staff_roles=("trust_officer",),
     ),
     DemoLogin(
         email=f"hq@{DEMO_EMAIL_DOMAIN}",
@@ -2089,5 +2091,17 @@ _FIXED_LOGINS = (
         jurisdiction="SG",
         display_name="HQ Staff (Singapore)",
         description="Non-US HQ analyst: /trust; US personal data denied, aggregates only.",
+        staff_roles=("analyst",),
+    ),
+    DemoLogin(
+        email=f"ops.us@{DEMO_EMAIL_DOMAIN}",
+        password=DEMO_PASSWORD,
+        role="staff",
+        country="US",
+        region="us",
+        jurisdiction="US",
+        display_name="US Marketplace Ops",
+        description="US seller and listing reviewer: /staff/sellers, /staff/listings.",
+        staff_roles=("seller_ops", "catalog_reviewer"),
     ),
 )

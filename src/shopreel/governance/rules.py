@@ -188,6 +188,16 @@ def _access_policies(value: Any) -> Any:
     return {"text": value["text"]}
 
 
+def _listing_rules(value: Any) -> Any:
+    from shopreel.catalog.review import RulesInvalid, parse_rules
+
+    try:
+        parse_rules(value)
+    except RulesInvalid as exc:
+        raise InvalidValue(f"Invalid listing rules: {exc}", extra={"field": "value"}) from None
+    return value
+
+
 # ---- the protected-keys table ----------------------------------------------------------------
 
 _REGIONAL = "Regionally protected: a region scope needs that region's trust officer; a global "
@@ -207,6 +217,15 @@ KEY_RULES: Final[tuple[KeyRule, ...]] = (
         ScopeMode.GLOBAL_OR_REGION,
         GlobalApproval.EVERY_REGION,
         "Product categories that may not be sold. " + _REGIONAL,
+    ),
+    KeyRule(
+        "catalog.listing_rules",
+        ScopeMode.GLOBAL_ONLY,
+        GlobalApproval.EVERY_REGION,
+        "Listing review rules: prohibited and restricted categories and keywords, price "
+        "sanity, image requirement (docs/listing-review.md). Global only; every region's "
+        "trust officer approves.",
+        validator=_listing_rules,
     ),
     KeyRule(
         "enforcement.thresholds",
