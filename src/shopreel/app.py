@@ -28,6 +28,14 @@ from shopreel.web.templating import STATIC_DIR, redirect, render
 log = logging.getLogger("shopreel.app")
 
 API_PREFIX = "/api/v1"
+UPLOAD_PREFIXES = (
+    f"{API_PREFIX}/uploads",  # product images, shop logos (API)
+    f"{API_PREFIX}/seller/imports",  # catalog imports (API)
+    "/seller/uploads",  # product images, shop logos (seller center forms)
+    "/seller/import",  # catalog imports (seller center form)
+)
+"""Paths whose bodies may reach ``max_upload_bytes``; every other body is limited to
+``max_request_bytes``. Each upload endpoint also enforces its own, smaller limit."""
 _STATUS_CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -152,6 +160,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         metrics=rt.metrics,
         max_body=settings.max_request_bytes,
         upload_max_body=settings.max_upload_bytes,
+        upload_prefixes=UPLOAD_PREFIXES,
         hsts=settings.base_url.startswith("https://"),
     )
 
