@@ -51,6 +51,15 @@ def _register_audit() -> None:
 _register_audit()
 
 
+def _register_catalog() -> None:
+    from shopreel.catalog.cli import catalog_app
+
+    app.add_typer(catalog_app, name="catalog")
+
+
+_register_catalog()
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -303,6 +312,25 @@ def bench_http(
 
     result = run_http_bench(seconds, connections, None)
     console.print_json(json.dumps(result))
+    print(json.dumps(result))
+
+
+@bench_app.command("import")
+def bench_import(
+    products: Annotated[int, typer.Option(min=1, help="Products in the generated file.")] = 10_000,
+    variants_per_product: Annotated[
+        int, typer.Option(min=1, max=48, help="Variants per product.")
+    ] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON line.")] = False,
+) -> None:
+    """Shopify CSV import (first import, no-op re-import) vs parsing alone, on fresh SQLite."""
+    import json
+
+    from shopreel.bench.importer import run_import_bench
+
+    result = run_import_bench(products, variants_per_product)
+    if not as_json:
+        console.print_json(json.dumps(result))
     print(json.dumps(result))
 
 

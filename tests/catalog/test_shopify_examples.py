@@ -11,9 +11,10 @@ with Python's csv module (:func:`scan`), not from the parser:
 * rows: data records after the header (none of these files has blank records, so the CSV
   record index of data record ``i`` (0-based) is ``i + 2``).
 
-The only rows these files get rejected for are SKUs ShopReel cannot store (the catalog keeps
-SKUs unique per shop, at most 100 characters): :func:`expected_sku_errors` recomputes them.
-The test also pins the resulting numbers, so that a change in either reading shows up.
+None of these files has a row error: SKUs may repeat in a shop (a warning,
+:func:`expected_sku_duplicates` recomputes them) and fit the catalog's 255 characters (Life
+Made Magic has comma-joined print-on-demand SKUs of up to 219). The test also pins the
+resulting numbers, so that a change in either reading shows up.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ class Expected:
     variant_rows: int
     images: int
     rows: int
-    sku_too_long: int
     sku_duplicates: int
     products_without_variants: int
     compare_at_not_above_price: int
@@ -65,7 +65,6 @@ FILES = {
         variant_rows=16,
         images=11,
         rows=17,
-        sku_too_long=0,
         sku_duplicates=0,
         products_without_variants=0,
         compare_at_not_above_price=3,  # the jeans: 64.95 < 95
@@ -81,9 +80,8 @@ FILES = {
         variant_rows=334,
         images=98,
         rows=339,
-        sku_too_long=0,
         sku_duplicates=1,  # PSSP on rows 106 and 228
-        products_without_variants=1,
+        products_without_variants=0,
         compare_at_not_above_price=24,  # plus 68 "0.00" = no compare-at price, silently
         distinct_categories=0,
         distinct_matching=0,
@@ -96,9 +94,8 @@ FILES = {
         variant_rows=3675,
         images=1455,
         rows=4088,
-        sku_too_long=329,  # comma-joined lists of print-on-demand SKUs, up to 219 chars
-        sku_duplicates=143,
-        products_without_variants=21,
+        sku_duplicates=449,  # 143 of them after a too-long SKU when the limit was 100
+        products_without_variants=0,
         compare_at_not_above_price=0,
         distinct_categories=0,
         distinct_matching=0,
@@ -111,9 +108,8 @@ FILES = {
         variant_rows=226,
         images=387,
         rows=407,
-        sku_too_long=0,
         sku_duplicates=16,
-        products_without_variants=5,
+        products_without_variants=0,
         compare_at_not_above_price=1,
         distinct_categories=8,
         distinct_matching=6,  # all but "Uncategorized" and "... > Wreaths & Garlands > Wreaths"
@@ -158,29 +154,25 @@ def scan(data: bytes) -> Scan:
     )
 
 
-def expected_sku_errors(found: Scan) -> list[tuple[int, str]]:
-    """(record index, code) of the variant rows whose SKU cannot be stored, in file order: longer
-    than 100 characters, or equal to the SKU of an earlier variant row that was kept."""
-    kept: set[str] = set()
-    errors: list[tuple[int, str]] = []
+def expected_sku_duplicates(found: Scan) -> list[int]:
+    """Record indexes of the variant rows whose SKU an earlier variant row already used."""
+    seen: set[str] = set()
+    duplicates: list[int] = []
     for index, row in enumerate(found.rows, start=2):
         sku = row["Variant SKU"].strip()
         if not is_variant_row(row) or not sku:
             continue
-        if len(sku) > 100:
-            errors.append((index, "field_too_long"))
-        elif sku in kept:
-            errors.append((index, "duplicate_sku"))
-        else:
-            kept.add(sku)
-    return errors
+        if sku in seen:
+            duplicates.append(index)
+        seen.add(sku)
+    return duplicates
 
 
-def expected_compare_at_warnings(found: Scan, rejected: set[int]) -> int:
+def expected_compare_at_warnings(found: Scan) -> int:
     count = 0
-    for index, row in enumerate(found.rows, start=2):
+    for row in found.rows:
         compare_at = row["Variant Compare At Price"].strip()
-        if index in rejected or not compare_at or Decimal(compare_at) == 0:
+        if not compare_at or Decimal(compare_at) == 0:
             continue
         if Decimal(compare_at) <= Decimal(row["Variant Price"]):
             count += 1
@@ -211,31 +203,32 @@ def test_counts_match_an_independent_reading(example: tuple[str, bytes, ImportPa
     assert result.counts.images == len(found.images)
     assert result.counts.rows == len(found.rows)
 
-    # every handle is a product (a product whose only variants were rejected is kept)
+    # every handle is a product
     assert [p.handle for p in result.products] == list(
         dict.fromkeys(r["Handle"] for r in found.rows)
     )
-    rejected = {index for index, _ in expected_sku_errors(found)}
-    assert result.variant_count == len(found.variant_rows) - len(rejected)
+    assert result.variant_count == len(found.variant_rows)  # no variant is rejected
     assert result.image_count == len(found.images)  # every image URL is a valid https URL
     kept_rows = [v.row for p in result.products for v in p.variants]
-    assert sorted(kept_rows) == [i for i in found.variant_rows if i not in rejected]
+    assert sorted(kept_rows) == found.variant_rows
 
 
-def test_errors_are_exactly_the_unstorable_skus(example: tuple[str, bytes, ImportParse]) -> None:
+def test_no_errors_and_duplicate_skus_are_warnings(
+    example: tuple[str, bytes, ImportParse],
+) -> None:
     name, data, result = example
     expected = FILES[name]
     found = scan(data)
-    sku_errors = expected_sku_errors(found)
-    by_code = Counter(code for _, code in sku_errors)
-    assert by_code["field_too_long"] == expected.sku_too_long
-    assert by_code["duplicate_sku"] == expected.sku_duplicates
-    assert [(e.row, e.code) for e in result.errors] == sku_errors
-    for error in result.errors:
-        assert error.column == "Variant SKU"
-        assert error.row is not None and error.line is not None
-        assert error.line == found.lines[error.row - 2]
-        assert error.handle == found.rows[error.row - 2]["Handle"]
+    assert result.errors == []
+    duplicates = expected_sku_duplicates(found)
+    assert len(duplicates) == expected.sku_duplicates
+    warnings = [w for w in result.warnings if w.code == "duplicate_sku"]
+    assert [w.row for w in warnings] == duplicates
+    for warning in warnings:
+        assert warning.column == "Variant SKU"
+        assert warning.row is not None and warning.line is not None
+        assert warning.line == found.lines[warning.row - 2]
+        assert warning.handle == found.rows[warning.row - 2]["Handle"]
     assert not result.fatal
 
 
@@ -243,12 +236,12 @@ def test_warnings(example: tuple[str, bytes, ImportParse]) -> None:
     name, data, result = example
     expected = FILES[name]
     found = scan(data)
-    rejected = {index for index, _ in expected_sku_errors(found)}
-    assert expected_compare_at_warnings(found, rejected) == expected.compare_at_not_above_price
+    assert expected_compare_at_warnings(found) == expected.compare_at_not_above_price
     by_code = Counter(w.code for w in result.warnings)
     wanted = Counter(dict(expected.warnings_other))
     wanted["compare_at_not_above_price"] = expected.compare_at_not_above_price
     wanted["no_variants"] = expected.products_without_variants
+    wanted["duplicate_sku"] = expected.sku_duplicates
     assert by_code == +wanted
     assert sum(1 for p in result.products if not p.variants) == expected.products_without_variants
 
@@ -345,8 +338,7 @@ def test_laslira_details() -> None:
     assert "canasto-360º-serena" in by_handle
     assert Counter(p.status for p in result.products) == Counter({"active": 95, "draft": 48})
     found = scan(data)
-    rejected = {index for index, _ in expected_sku_errors(found)}
-    kept = [r for i, r in enumerate(found.rows, start=2) if is_variant_row(r) and i not in rejected]
+    kept = [r for r in found.rows if is_variant_row(r)]
     # whole pesos: minor units of CLP are pesos
     prices = [v.price_minor for p in result.products for v in p.variants]
     assert prices == [int(r["Variant Price"]) for r in kept]

@@ -650,24 +650,38 @@ def test_two_default_variants_are_duplicates() -> None:
     assert len(result.products[0].variants) == 1
 
 
-def test_duplicate_sku_within_the_file() -> None:
+def test_duplicate_sku_within_the_file_is_a_warning() -> None:
     rows = [
         product_row("a", Variant_SKU="SKU-1"),
         product_row("b", Variant_SKU="SKU-1"),
         product_row("c", Variant_SKU="sku-1"),  # SKUs are case-sensitive
+        product_row("d", Variant_SKU="SKU-1"),
     ]
     result = parse(rows)
-    error = only_error(result)
-    assert (error.code, error.row, error.column, error.value) == (
-        "duplicate_sku",
-        3,
-        "Variant SKU",
-        "SKU-1",
-    )
-    assert "row 2" in error.reason and "'a'" in error.reason
-    # the product keeps its fields, without the rejected variant
-    assert [len(p.variants) for p in result.products] == [1, 0, 1]
-    assert [(w.code, w.handle) for w in result.warnings] == [("no_variants", "b")]
+    assert result.errors == []
+    warnings = [w for w in result.warnings if w.code == "duplicate_sku"]
+    assert [(w.row, w.column, w.value, w.handle) for w in warnings] == [
+        (3, "Variant SKU", "SKU-1", "b"),
+        (5, "Variant SKU", "SKU-1", "d"),
+    ]
+    # both name the first use of the SKU
+    assert all("row 2" in w.reason and "'a'" in w.reason for w in warnings)
+    # every variant is kept (SKUs are not unique in a shop)
+    assert [[v.sku for v in p.variants] for p in result.products] == [
+        ["SKU-1"],
+        ["SKU-1"],
+        ["sku-1"],
+        ["SKU-1"],
+    ]
+
+
+def test_sku_limit_is_the_catalog_column() -> None:
+    fits = "S" * FIELD_LIMITS["sku"]
+    rows = [product_row("a", Variant_SKU=fits), product_row("b", Variant_SKU=fits + "X")]
+    result = parse(rows)
+    assert FIELD_LIMITS["sku"] == 255
+    assert [v.sku for v in result.products[0].variants] == [fits]
+    assert [(e.code, e.handle) for e in result.errors] == [("field_too_long", "b")]
 
 
 def test_empty_skus_are_not_duplicates() -> None:
@@ -709,7 +723,7 @@ def test_bad_variant_row_keeps_the_product_and_other_variants() -> None:
         ({"Variant Grams": "1e9"}, "invalid_weight", "Variant Grams"),
         ({"Variant Inventory Qty": "lots"}, "invalid_inventory_qty", "Variant Inventory Qty"),
         ({"Variant Inventory Qty": "1.5"}, "invalid_inventory_qty", "Variant Inventory Qty"),
-        ({"Variant SKU": "S" * 101}, "field_too_long", "Variant SKU"),
+        ({"Variant SKU": "S" * 256}, "field_too_long", "Variant SKU"),
         ({"Variant Barcode": "1" * 33}, "field_too_long", "Variant Barcode"),
     ],
 )

@@ -93,7 +93,6 @@ class IssueCode(StrEnum):
     INVALID_COST = "invalid_cost"
     INVALID_WEIGHT = "invalid_weight"
     INVALID_INVENTORY_QTY = "invalid_inventory_qty"
-    DUPLICATE_SKU = "duplicate_sku"
     INVALID_IMAGE_URL = "invalid_image_url"
     INVALID_IMAGE_POSITION = "invalid_image_position"
     # warnings: imported, with something dropped or defaulted
@@ -108,6 +107,7 @@ class IssueCode(StrEnum):
     INVALID_WEIGHT_UNIT = "invalid_weight_unit"
     COMPARE_AT_NOT_ABOVE_PRICE = "compare_at_not_above_price"
     DUPLICATE_IMAGE = "duplicate_image"
+    DUPLICATE_SKU = "duplicate_sku"
     NO_VARIANTS = "no_variants"
     UNKNOWN_GOOGLE_CATEGORY = "unknown_google_category"
     CATEGORY_CONFLICT = "category_conflict"
@@ -134,7 +134,7 @@ FIELD_LIMITS: dict[str, int] = {
     "seo_title": 255,
     "seo_description": 1024,
     "google": 1024,
-    "sku": 100,
+    "sku": 255,
     "barcode": 32,
     "text": 255,  # inventory tracker/policy, fulfillment service, tax code
     "image_src": 2048,
@@ -1308,12 +1308,15 @@ class _Parser:
         extra = {} if first else self.extras(cells, loc, errors)
 
         if sku and sku in self.skus:
+            # Real exports reuse SKUs (print-on-demand codes, bundles): the catalog allows it,
+            # so this is only a heads-up; the variant is kept.
             other_row, other_handle = self.skus[sku]
             where = "" if other_handle == loc.handle else f" (product {other_handle!r})"
             self.issue(
-                errors,
+                warnings,
                 IssueCode.DUPLICATE_SKU,
-                f"SKU already used on row {other_row}{where}; SKUs must be unique in a shop",
+                f"SKU already used on row {other_row}{where}; the variant is kept, but stock "
+                "and orders are easier to follow with distinct SKUs",
                 loc,
                 cols.header("sku"),
                 sku,
@@ -1334,7 +1337,7 @@ class _Parser:
             self.errors.extend(errors)
             return
         self.warnings.extend(warnings)
-        if sku:
+        if sku and sku not in self.skus:
             self.skus[sku] = (loc.row, loc.handle)
         builder.option_keys[option_key] = loc.row
         product.metafield_labels.update(labels)
