@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     ip_max_failures: int = Field(default=30, ge=1)
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    # "s3" is accepted so that start-up can say clearly that it is not built yet (media.storage)
+    media_backend: Literal["local", "s3"] = "local"
     audit_publish_seconds: float = Field(default=300, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
