@@ -1,0 +1,54 @@
+"""Inventory error codes: stable strings clients can branch on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shopreel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+
+class InventoryErrorCode(StrEnum):
+    SHOP_REQUIRED = "shop_required"  # same code as the catalog's: one meaning for clients
+    SHOP_SUSPENDED = "shop_suspended"
+    WAREHOUSE_NOT_FOUND = "warehouse_not_found"
+    VARIANT_NOT_FOUND = "variant_not_found"
+    WAREHOUSE_LIMIT = "warehouse_limit_reached"
+    WAREHOUSE_NAME_TAKEN = "warehouse_name_taken"
+    WAREHOUSE_HAS_STOCK = "warehouse_has_stock"
+    WAREHOUSE_INACTIVE = "warehouse_inactive"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    STOCK_LIMIT = "stock_limit_exceeded"
+    CONCURRENT_UPDATE = "concurrent_update"
+    INVALID_ADDRESS = "invalid_address"
+    INVALID_BATCH = "invalid_batch"
+    INVALID_CURSOR = "invalid_cursor"
+
+
+class ShopRequired(PermissionDenied):
+    """The account owns no shop: seller routes are for sellers (apply at /seller/onboarding)."""
+
+    code = InventoryErrorCode.SHOP_REQUIRED.value
+
+
+class ShopSuspended(PermissionDenied):
+    code = InventoryErrorCode.SHOP_SUSPENDED.value
+
+
+class WarehouseNotFound(NotFound):
+    code = InventoryErrorCode.WAREHOUSE_NOT_FOUND.value
+
+
+class VariantNotFound(NotFound):
+    code = InventoryErrorCode.VARIANT_NOT_FOUND.value
+
+
+class InsufficientStock(Conflict):
+    code = InventoryErrorCode.INSUFFICIENT_STOCK.value
+
+
+class StockConflict(Conflict):
+    """A warehouse or stock rule refused the change (limit, inactive, has stock...)."""
+
+
+class InvalidInventoryInput(ValidationFailed):
+    """Input that fails a rule of :mod:`shopreel.inventory.rules` (``code`` says which)."""
