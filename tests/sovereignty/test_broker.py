@@ -90,6 +90,7 @@ def test_default_policies_load_with_an_id_on_every_policy(policies: PolicySet) -
         "staff-break-glass-read",
         CROSS_REGION,
         NO_DATA_ROLE,
+        "forbid-seller-ops-outside-applications",
         "staff-read-k-anonymous-aggregate",
         SMALL_CELLS,
     )

@@ -43,6 +43,9 @@ ALLOWED_PURPOSES = {
     "privacy_request",
 }
 DATA_ROLES = {"support", "trust_officer", "fraud_analyst", "legal"}
+SELLER_OPS = "seller_ops"  # reads seller applications only (rule 5c)
+SELLER_APPLICATION = "seller_application"
+SELLER_VERIFICATION = "seller_verification"  # a read purpose for seller applications only
 
 
 def region_for_jurisdiction(jurisdiction: str) -> str:
@@ -79,10 +82,14 @@ def oracle(
     # Rule 5: staff never cross regions and need a data-handling role, whatever else holds.
     if region_for_jurisdiction(principal.jurisdiction) != resource.region:
         return False
-    if not principal.roles & DATA_ROLES:
+    if not principal.roles & (DATA_ROLES | {SELLER_OPS}):
         return False
+    if resource.category != SELLER_APPLICATION and not principal.roles & DATA_ROLES:
+        return False  # rule 5c: seller_ops alone sees seller applications only
     if action is Action.READ:  # rule 2
-        return purpose in ALLOWED_PURPOSES
+        return purpose in ALLOWED_PURPOSES or (
+            purpose == SELLER_VERIFICATION and resource.category == SELLER_APPLICATION
+        )
     if action is Action.BULK_READ:  # rule 3
         return purpose in ALLOWED_PURPOSES and context.ticket_approved
     if action is Action.BREAK_GLASS_READ:  # rule 4
@@ -101,9 +108,10 @@ BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 IDS = ["a", "b", "c"]
 REGIONS = ["us", "intl"]
 JURISDICTIONS = ["US", "SG", "GB", "DE", "BR"]
-ROLES = ["support", "trust_officer", "fraud_analyst", "legal", "analyst", "engineer"]
+ROLES = ["support", "trust_officer", "fraud_analyst", "legal", "seller_ops", "analyst", "engineer"]
 PURPOSES = [
     *sorted(ALLOWED_PURPOSES),
+    SELLER_VERIFICATION,
     "",
     "   ",
     " support_case ",
@@ -128,7 +136,9 @@ personal_data = st.builds(
     PersonalDataResource,
     owner_id=st.sampled_from(IDS),
     region=st.sampled_from(REGIONS),
-    category=st.sampled_from(["account", "orders", "payments", "messages", "events"]),
+    category=st.sampled_from(
+        ["account", "orders", "payments", "messages", "events", SELLER_APPLICATION]
+    ),
 )
 aggregates = st.builds(
     AggregateResource,
@@ -226,6 +236,14 @@ def test_broker_matches_oracle_and_audits_every_decision() -> None:
                 seen["allow" if decision.allowed else "deny"] += 1
                 if decision.allowed:
                     seen[f"allow:{action.value}:{type(principal).__name__}"] += 1
+                    if context.purpose == SELLER_VERIFICATION:
+                        seen["allow:seller_verification"] += 1
+                if (
+                    isinstance(principal, StaffPrincipal)
+                    and isinstance(resource, PersonalDataResource)
+                    and principal.roles & (DATA_ROLES | {SELLER_OPS}) == {SELLER_OPS}
+                ):
+                    seen[f"seller_ops_only:{resource.category == SELLER_APPLICATION}"] += 1
 
     check()
 
@@ -240,6 +258,9 @@ def test_broker_matches_oracle_and_audits_every_decision() -> None:
         "allow:bulk_read:StaffPrincipal",
         "allow:break_glass_read:StaffPrincipal",
         "allow:read_aggregate:StaffPrincipal",
+        "allow:seller_verification",
+        "seller_ops_only:True",
+        "seller_ops_only:False",
     ):
         assert seen[key] > 0, (key, seen)
 

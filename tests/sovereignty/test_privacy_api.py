@@ -41,6 +41,8 @@ EXPECTED_FILES = {
     "access_log.json",
     "public/shops.json",
     "public/creator_profile.json",
+    "seller_application.json",
+    "warehouse_addresses.json",
 }
 
 

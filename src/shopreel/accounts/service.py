@@ -148,6 +148,21 @@ async def sign_up(uow: UnitOfWork, runtime: Runtime, new: NewUser) -> User:
     return user
 
 
+async def grant_role(uow: UnitOfWork, user_id: str, role: str) -> User:
+    """Give a user one more public role (``seller`` when they apply for a shop); idempotent.
+
+    Staff roles are never granted this way. The change shows in the principal of the user's
+    next request."""
+    if role not in PUBLIC_ROLES:
+        raise ValidationFailed(f"{role!r} is not a public role.", code="invalid_role")
+    user = await repository.user_by_id(uow.region(), user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if role not in user.roles:
+        user.roles = [*user.roles, role]  # a new list: JSON columns track assignment only
+    return user
+
+
 async def load_principal(
     uow: UnitOfWork,
     runtime: Runtime,

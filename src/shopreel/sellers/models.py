@@ -38,7 +38,8 @@ class SellerApplication(RegionalBase):
     __table_args__ = (Index("ix_seller_applications_state_submitted", "state", "submitted_at"),)
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(48), index=True)
+    # one application per user: the unique index settles two racing applications
+    user_id: Mapped[str] = mapped_column(String(48), index=True, unique=True)
     shop_id: Mapped[str] = mapped_column(String(48), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default=ApplicationState.DRAFT.value)

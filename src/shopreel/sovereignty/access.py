@@ -43,6 +43,7 @@ from shopreel.kit.ids import new_id, region_of
 from shopreel.kit.time import as_utc, utcnow
 from shopreel.planes import CONTROL, PlaneViolation, regional
 from shopreel.runtime import Runtime
+from shopreel.sellers import vault as seller_vault
 from shopreel.sovereignty import audit
 from shopreel.sovereignty.access_models import (
     AccessTicket,
@@ -100,7 +101,7 @@ __all__ = [
     "users_by_country_in_region",
 ]
 
-CATEGORIES: Final = ("account", "events")
+CATEGORIES: Final = ("account", "events", "seller_application")
 """Categories of personal data staff can read through the broker."""
 AGGREGATE_K: Final = MIN_K
 """Minimum cell size for released aggregates (the platform floor, 10)."""
@@ -888,6 +889,9 @@ async def _read_category(
             ],
             "limit": EVENTS_LIMIT,
         }
+    if category == "seller_application":
+        # None when the user never applied (or their key is shredded)
+        return {"application": await seller_vault.application_record(runtime, session, owner_id)}
     raise UnknownCategory(f"Unknown category {category[:32]!r}.")  # pragma: no cover
 
 

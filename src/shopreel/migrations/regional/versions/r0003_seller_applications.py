@@ -68,7 +68,7 @@ def upgrade() -> None:
             "ix_seller_applications_state_submitted", ["state", "submitted_at"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_seller_applications_user_id"), ["user_id"], unique=False
+            batch_op.f("ix_seller_applications_user_id"), ["user_id"], unique=True
         )
 
     op.create_table(
