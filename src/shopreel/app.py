@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shopreel import __version__
 from shopreel.config import Settings, get_settings
 from shopreel.errors import NotAuthenticated, ShopReelError
+from shopreel.media.storage import storage_for
 from shopreel.middleware import RequestMiddleware
 from shopreel.observability import configure_logging
 from shopreel.runtime import Runtime
@@ -151,6 +152,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    # Fails here, at start-up, when SHOPREEL_MEDIA_BACKEND names a backend not built yet.
+    app.state.media_storage = storage_for(settings)
     # Access policies are validated against their schema at start-up: an invalid policy
     # set refuses to load (PolicyValidationError) instead of serving.
     PolicySet.default()
@@ -169,12 +172,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from shopreel.accounts import pages as accounts_pages
     from shopreel.catalog import endpoints as catalog_api
     from shopreel.catalog import image_endpoints as catalog_images_api
+    from shopreel.catalog import image_pages as catalog_image_pages
     from shopreel.catalog import import_endpoints as catalog_import_api
     from shopreel.catalog import import_pages as catalog_import_pages
     from shopreel.catalog import pages as catalog_pages
     from shopreel.governance import endpoints as governance_api
     from shopreel.inventory import endpoints as inventory_api
     from shopreel.inventory import pages as inventory_pages
+    from shopreel.media import endpoints as media_routes
     from shopreel.sellers import endpoints as sellers_api
     from shopreel.sellers import pages as sellers_pages
     from shopreel.sovereignty import access_endpoints as access_api
@@ -204,5 +209,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(trust_pages.router)
     for pages in (sellers_pages, catalog_pages, catalog_import_pages, inventory_pages):
         app.include_router(pages.router)
+    app.include_router(catalog_image_pages.router)
+    app.include_router(media_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

@@ -13,7 +13,9 @@ Until it is set, the packaged default ``data/listing_rules.json`` applies.
 
 Category rules cover the whole subtree (a rule on "Mature > Weapons" covers "Guns").
 Keywords match whole words, case-insensitively, in the title, the description's text, the
-tags, the vendor and the product type.
+tags, the vendor and the product type; a phrase matches with any whitespace or hyphens between
+its words ("weight loss" matches "Weight-Loss"). A finding names the first field that matched.
+Tags are matched one by one, so a phrase never spans two tags.
 """
 
 from __future__ import annotations
@@ -274,16 +276,24 @@ def _category_hits(
     return [rule for rule in rules if rule.category_id in lineage]
 
 
-def _keyword_hits(facts: ListingFacts, rules: Sequence[KeywordRule]) -> list[KeywordRule]:
+def _keyword_hits(
+    facts: ListingFacts, rules: Sequence[KeywordRule]
+) -> list[tuple[KeywordRule, str]]:
+    """Each matching rule once, with the first field it matched in (shown to the seller)."""
     fields = (
-        facts.title,
-        facts.description_text,
-        " ".join(facts.tags),
-        facts.vendor,
-        facts.product_type,
+        ("title", facts.title),
+        ("description_html", facts.description_text),
+        *(("tags", tag) for tag in facts.tags),
+        ("vendor", facts.vendor),
+        ("product_type", facts.product_type),
     )
-    text = "\n".join(fields)
-    return [rule for rule in rules if rule.pattern.search(text)]
+    hits: list[tuple[KeywordRule, str]] = []
+    for rule in rules:
+        for name, text in fields:
+            if text and rule.pattern.search(text):
+                hits.append((rule, name))
+                break
+    return hits
 
 
 def screen(
@@ -296,26 +306,26 @@ def screen(
         findings.append(
             Finding("prohibited_category", Severity.PROHIBITED, category_rule.reason, "category_id")
         )
-    for keyword_rule in _keyword_hits(facts, rules.prohibited_keywords):
+    for keyword_rule, where in _keyword_hits(facts, rules.prohibited_keywords):
         findings.append(
             Finding(
                 "prohibited_keyword",
                 Severity.PROHIBITED,
                 f"{keyword_rule.reason} (matched {keyword_rule.term!r})",
-                "title",
+                where,
             )
         )
     for category_rule in _category_hits(facts.category_id, rules.restricted_categories, taxonomy):
         findings.append(
             Finding("restricted_category", Severity.REVIEW, category_rule.reason, "category_id")
         )
-    for keyword_rule in _keyword_hits(facts, rules.restricted_keywords):
+    for keyword_rule, where in _keyword_hits(facts, rules.restricted_keywords):
         findings.append(
             Finding(
                 "restricted_keyword",
                 Severity.REVIEW,
                 f"{keyword_rule.reason} (matched {keyword_rule.term!r})",
-                "title",
+                where,
             )
         )
     if rules.require_image and facts.image_count < 1:
