@@ -49,6 +49,7 @@ test: lint typecheck
 ## bench: the benchmarks, each printing JSON
 bench: install
 	$(BIN)/shopreel bench http
+	$(BIN)/shopreel bench import --products 10000
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

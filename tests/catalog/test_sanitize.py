@@ -19,6 +19,7 @@ from shopreel.catalog.sanitize import (
     html_to_text,
     safe_href,
     sanitize_html,
+    sanitized_html_to_text,
 )
 
 ALLOWED_ATTRS = {"a": {"href", "title", "rel"}, "td": {"colspan", "rowspan"}}
@@ -608,6 +609,8 @@ def test_max_length_is_respected_and_stable(raw: str, max_length: int) -> None:
 def test_plain_text_ignores_markup(raw: str) -> None:
     text = html_to_text(raw)
     assert html_to_text(sanitize_html(raw)) == text
+    # the shortcut for stored (already sanitized) descriptions gives the same text
+    assert sanitized_html_to_text(sanitize_html(raw)) == text
     assert "\n\n" not in text
 
 

@@ -56,7 +56,7 @@ from shopreel.catalog.models import (
 )
 from shopreel.catalog.money import currency_exponent
 from shopreel.catalog.options import options_key
-from shopreel.catalog.sanitize import html_to_text, sanitize_html
+from shopreel.catalog.sanitize import sanitize_html, sanitized_html_to_text
 from shopreel.catalog.shopify import (
     FIELD_LIMITS,
     ImportCounts,
@@ -376,7 +376,8 @@ class Plan:
 def _facts(product: ShopifyProduct, category_id: int | None) -> review.ListingFacts:
     return review.ListingFacts(
         title=product.title,
-        description_text=html_to_text(product.body_html, max_length=FIELD_LIMITS["body_html"]),
+        # ``product`` is the stored form: its body was sanitized by _normalize
+        description_text=sanitized_html_to_text(product.body_html),
         tags=tuple(product.tags),
         vendor=product.vendor,
         product_type=product.product_type,

@@ -501,8 +501,14 @@ def html_to_text(raw: str, *, max_length: int = 100_000) -> str:
     other whitespace runs become one space, and blank lines are removed. The result is plain
     text, not HTML: escape it wherever it is inserted into markup.
     """
+    return sanitized_html_to_text(sanitize_html(raw, max_length=max_length))
+
+
+def sanitized_html_to_text(clean: str) -> str:
+    """:func:`html_to_text` of HTML that is already the output of :func:`sanitize_html`
+    (stored descriptions), without sanitizing it a second time. Never pass raw input."""
     extractor = _TextExtractor()
-    extractor.feed(sanitize_html(raw, max_length=max_length))
+    extractor.feed(clean)
     extractor.close()
     lines = (_WS_RE.sub(" ", line).strip() for line in "".join(extractor.parts).split("\n"))
     return "\n".join(line for line in lines if line)

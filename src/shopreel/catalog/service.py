@@ -44,7 +44,7 @@ from shopreel.catalog.models import (
     ShopStatus,
     Variant,
 )
-from shopreel.catalog.sanitize import html_to_text, sanitize_html
+from shopreel.catalog.sanitize import sanitize_html, sanitized_html_to_text
 from shopreel.catalog.taxonomy import Category, Taxonomy
 from shopreel.errors import PermissionDenied, ValidationFailed
 from shopreel.kit.ids import new_id
@@ -591,7 +591,7 @@ def facts_of(
 ) -> review.ListingFacts:
     return review.ListingFacts(
         title=product.title,
-        description_text=html_to_text(product.description_html),
+        description_text=sanitized_html_to_text(product.description_html),  # stored: clean
         tags=tuple(product.tags or ()),
         vendor=product.vendor,
         product_type=product.product_type,

@@ -28,11 +28,13 @@ from shopreel.demo.posters import render_poster
 from shopreel.demo.world import DEMO_PASSWORD, DemoLogin, DemoWorld, WorldSize
 from shopreel.errors import ShopReelError
 from shopreel.events.models import InteractionEvent
+from shopreel.inventory.demo import seed_demo_inventory
 from shopreel.kit.ids import new_id
 from shopreel.kit.time import utcnow
 from shopreel.models import metadata_for
 from shopreel.planes import GLOBAL, PlaneKind, regional
 from shopreel.runtime import Runtime
+from shopreel.sellers.demo import seed_demo_application
 from shopreel.sovereignty.audit import AUDIT_TABLES, wipe_log_for_tests
 from shopreel.sovereignty.crypto import normalize_email
 
@@ -283,6 +285,21 @@ async def _seed(
         report("products", done, size.products)
     counts["products"] = done
     counts["variants"] = variants
+
+    # The demo seller's onboarding is complete: an approved application (personal data
+    # encrypted in its home region) and a warehouse stocking every variant of demo-shop.
+    demo_shop = next(iter(world.sellers()))
+    demo_owner = owner_of[demo_shop.id]
+    await seed_demo_application(
+        runtime,
+        user_id=demo_owner,
+        shop_id=demo_shop.id,
+        region=demo_shop.region,
+        country=demo_shop.country,
+    )
+    await seed_demo_inventory(
+        runtime, shop_id=demo_shop.id, owner_id=demo_owner, region=demo_shop.region
+    )
 
     creator_login = _login(logins, "creator")
     done = 0
