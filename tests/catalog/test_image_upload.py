@@ -427,7 +427,7 @@ async def test_unknown_product_and_no_shop(
     assert_problem(await session.upload("prd_missing", jpeg()), 404, "product_not_found")
     await create_user(runtime, email="no-shop@example.com")
     shopper = await clients.login("no-shop@example.com")
-    assert_problem(await shopper.upload("prd_missing", jpeg()), 404, "shop_not_found")
+    assert_problem(await shopper.upload("prd_missing", jpeg()), 403, "shop_required")
     anonymous = clients.anonymous()
     response = await anonymous.post(
         f"{API}/uploads/products/prd_x/images",

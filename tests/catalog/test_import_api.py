@@ -170,8 +170,8 @@ async def test_user_without_shop_and_token_scopes(
         content=csv_bytes(tee_rows()),
         headers=CSV | {"X-CSRF-Token": csrf},
     )
-    assert response.status_code == 404 and response.json()["code"] == "no_shop"
-    assert (await client.get("/api/v1/seller/imports")).json()["code"] == "no_shop"
+    assert response.status_code == 403 and response.json()["code"] == "shop_required"
+    assert (await client.get("/api/v1/seller/imports")).json()["code"] == "shop_required"
     assert await totals(runtime) == (0, 0, 0)
     await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
 

@@ -287,7 +287,7 @@ async def test_handles_and_one_application_per_user(login: Login, runtime: Runti
 
 async def test_shop_profile_and_shipping(login: Login) -> None:
     seller = await login()
-    assert (await seller.get("/seller/shop")).json()["code"] == "shop_not_found"
+    assert (await seller.get("/seller/shop")).json()["code"] == "shop_required"
     await apply(seller, "shipping-shop")
     shop = await seller.get("/seller/shop")
     assert shop.status_code == 200 and shop.json()["shipping"]["shipping_set_at"] is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from shopreel.catalog.rules import RuleViolation
+from shopreel.catalog.shops import ShopRequired as ShopRequired
+from shopreel.catalog.shops import ShopSuspended as ShopSuspended
 from shopreel.errors import Conflict, NotFound, PermissionDenied, ShopReelError, ValidationFailed
 
 
@@ -28,12 +30,6 @@ class ProductNotFound(NotFound):
     """Also the answer for another seller's product: existence is never revealed."""
 
     code = CatalogErrorCode.PRODUCT_NOT_FOUND.value
-
-
-class ShopRequired(PermissionDenied):
-    """The account has no shop: seller routes are for sellers (apply at /seller/onboarding)."""
-
-    code = CatalogErrorCode.SHOP_REQUIRED.value
 
 
 class ShopNotApproved(Conflict):

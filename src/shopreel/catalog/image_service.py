@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopreel.accounts.principal import Principal
+from shopreel.catalog import shops
 from shopreel.catalog.images import (
     DEFAULT_MAX_PIXELS,
     THUMBNAIL_MEDIA_TYPE,
@@ -35,8 +36,8 @@ from shopreel.catalog.images import (
     ProcessedImage,
     process_image,
 )
-from shopreel.catalog.models import ImageStatus, Product, ProductImage, Shop, ShopStatus, Variant
-from shopreel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from shopreel.catalog.models import ImageStatus, Product, ProductImage, Shop, Variant
+from shopreel.errors import Conflict, NotFound, ValidationFailed
 from shopreel.kit.ids import new_id
 from shopreel.kit.time import utcnow
 from shopreel.media.keys import PRODUCT_IMAGES, SHOP_LOGOS, ImageKeys, image_keys, thumbnail_key
@@ -52,22 +53,12 @@ MAX_ALT_LENGTH: Final = 512
 
 
 class ImageErrorCode(StrEnum):
-    SHOP_NOT_FOUND = "shop_not_found"
-    SHOP_SUSPENDED = "shop_suspended"
     PRODUCT_NOT_FOUND = "product_not_found"
     IMAGE_NOT_FOUND = "image_not_found"
     VARIANT_NOT_FOUND = "variant_not_found"
     TOO_MANY_IMAGES = "too_many_images"
     DUPLICATE_IMAGE = "duplicate_image"
     ALT_TOO_LONG = "alt_too_long"
-
-
-class ShopNotFound(NotFound):
-    code = ImageErrorCode.SHOP_NOT_FOUND.value
-
-
-class ShopSuspended(PermissionDenied):
-    code = ImageErrorCode.SHOP_SUSPENDED.value
 
 
 class ProductNotFound(NotFound):
@@ -98,15 +89,9 @@ class AltTooLong(ValidationFailed):
 
 
 async def own_shop(uow: UnitOfWork, principal: Principal, *, for_write: bool) -> Shop:
-    """The principal's shop. A suspended shop can be read but not changed."""
-    shop = await uow.global_.scalar(
-        select(Shop).where(Shop.owner_id == principal.id).order_by(Shop.created_at).limit(1)
-    )
-    if shop is None:
-        raise ShopNotFound("You have no shop yet. Apply to sell first.")
-    if for_write and shop.status == ShopStatus.SUSPENDED.value:
-        raise ShopSuspended("Your shop is suspended; its catalog cannot be changed.")
-    return shop
+    """The principal's shop (:func:`shopreel.catalog.shops.seller_shop`): 403
+    ``shop_required`` without one; a suspended shop can be read but not changed."""
+    return await shops.seller_shop(uow, principal, write=for_write)
 
 
 async def own_product(session: AsyncSession, shop: Shop, product_id: str) -> Product:

@@ -1,7 +1,7 @@
 """Shopify CSV import, JSON API (mounted under ``/api/v1``).
 
 The import always goes into the caller's own shop (there is no shop parameter to get wrong);
-a caller without a shop gets 404 ``no_shop``. Reports of other shops are 404. The body is the
+a caller without a shop gets 403 ``shop_required``. Reports of other shops are 404. The body is the
 CSV itself (``Content-Type: text/csv``) or a multipart form with the file in ``file``; bodies
 above 50 MiB are refused with 413 from their ``Content-Length`` before anything is read.
 """
@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from shopreel.accounts.principal import Principal
+from shopreel.catalog import shops
 from shopreel.catalog.importer import MAX_IMPORT_BYTES, import_shopify
 from shopreel.catalog.models import CatalogImport, Shop
 from shopreel.deps import RuntimeDep, UowDep, require_scope
@@ -58,14 +59,9 @@ _IMPORT_BODY: Final[dict[str, Any]] = {
 }
 
 
-async def own_shop(uow: UnitOfWork, principal: Principal) -> Shop:
-    """The caller's shop (the oldest, should there be several); 404 ``no_shop`` without one."""
-    shop = await uow.global_.scalar(
-        select(Shop).where(Shop.owner_id == principal.id).order_by(Shop.created_at, Shop.id)
-    )
-    if shop is None:
-        raise NotFound("You have no shop yet: apply to sell first.", code="no_shop")
-    return shop
+async def own_shop(uow: UnitOfWork, principal: Principal, *, write: bool = False) -> Shop:
+    """The caller's shop: 403 ``shop_required`` without one (see catalog/shops.py)."""
+    return await shops.seller_shop(uow, principal, write=write)
 
 
 def _truthy(value: str | None) -> bool | None:
@@ -128,7 +124,7 @@ async def create_import(
     """Import a Shopify product CSV into your shop (raw `text/csv` body or multipart `file`);
     returns the report. `dry_run` validates without writing (200). A file that cannot be read
     at all (encoding, broken CSV, too large) is a 422 whose `report` says why."""
-    shop = await own_shop(uow, principal)
+    shop = await own_shop(uow, principal, write=True)
     upload = await read_upload(request, limit=MAX_IMPORT_BYTES, raw_types=RAW_CSV_TYPES)
     form_dry_run = _truthy(upload.fields.get("dry_run"))
     dry_run = dry_run if form_dry_run is None else form_dry_run

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
+from shopreel.catalog import shops
 from shopreel.catalog.import_endpoints import history, own_import, summary
 from shopreel.catalog.importer import MAX_IMPORT_BYTES, import_shopify
 from shopreel.catalog.models import Shop
@@ -32,9 +32,7 @@ MAX_ERRORS_SHOWN: Final = 500
 
 
 async def _shop(uow: UnitOfWork, owner_id: str) -> Shop | None:
-    return await uow.global_.scalar(
-        select(Shop).where(Shop.owner_id == owner_id).order_by(Shop.created_at, Shop.id)
-    )
+    return await shops.shop_of_owner(uow.global_, owner_id)
 
 
 async def _page(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopreel.catalog import shops
 from shopreel.catalog.models import (
     ListingReview,
     PriceChange,
@@ -25,12 +26,7 @@ def _like(text: str) -> str:
     return f"%{escaped.casefold()}%"
 
 
-async def shop_of_owner(session: AsyncSession, owner_id: str) -> Shop | None:
-    """The seller's shop (one per account)."""
-    result = await session.scalars(
-        select(Shop).where(Shop.owner_id == owner_id).order_by(Shop.created_at).limit(1)
-    )
-    return result.first()
+shop_of_owner = shops.shop_of_owner
 
 
 async def shop_by_id(session: AsyncSession, shop_id: str) -> Shop | None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shopreel.accounts.principal import Principal
-from shopreel.catalog import repository, review, rules
+from shopreel.catalog import repository, review, rules, shops
 from shopreel.catalog.errors import (
     HandleTaken,
     NotAReviewer,
@@ -28,7 +28,6 @@ from shopreel.catalog.errors import (
     ProductNotFound,
     RulesUnavailable,
     ShopNotApproved,
-    ShopRequired,
     StaffSessionRequired,
     VersionConflict,
     invalid,
@@ -109,19 +108,18 @@ class ProductView:
 # ---- who may act -----------------------------------------------------------------------------
 
 
-async def seller_shop(uow: UnitOfWork, principal: Principal) -> Shop:
-    """The principal's shop; ShopRequired (403) for accounts without one."""
-    shop = await repository.shop_of_owner(uow.global_, principal.id)
-    if shop is None:
-        raise ShopRequired("You have no shop yet. Apply to sell at /seller/onboarding.")
-    return shop
+async def seller_shop(uow: UnitOfWork, principal: Principal, *, write: bool = False) -> Shop:
+    """The principal's shop (see :mod:`shopreel.catalog.shops`): 403 ``shop_required``
+    without one, 403 ``shop_suspended`` for changes to a suspended shop."""
+    return await shops.seller_shop(uow, principal, write=write)
 
 
 async def own_product(
     uow: UnitOfWork, principal: Principal, product_id: str, *, lock: bool = False
 ) -> tuple[Shop, Product]:
-    """The seller's product; another shop's product is indistinguishable from a missing one."""
-    shop = await seller_shop(uow, principal)
+    """The seller's product; another shop's product is indistinguishable from a missing one.
+    ``lock`` is for changes, so it also refuses a suspended shop."""
+    shop = await seller_shop(uow, principal, write=lock)
     product = await repository.product_of_shop(uow.global_, shop.id, product_id, lock=lock)
     if product is None:
         raise ProductNotFound("No such product in your shop.")
@@ -330,7 +328,7 @@ async def create_product(uow: UnitOfWork, principal: Principal, draft: ProductDr
     """A new draft in the seller's shop, with its variants and their first price-history
     rows (reason ``create``). A given handle must be free in the shop (409 handle_taken);
     without one, the title is slugified and suffixed until free."""
-    shop = await seller_shop(uow, principal)
+    shop = await seller_shop(uow, principal, write=True)
     session = uow.global_
     title = _apply_rules(rules.check_title, draft.title)
     option_names = _apply_rules(rules.check_option_names, list(draft.option_names))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from shopreel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from shopreel.catalog.shops import ShopRequired as ShopRequired
+from shopreel.catalog.shops import ShopSuspended as ShopSuspended
+from shopreel.errors import Conflict, NotFound, ValidationFailed
 
 
 class InventoryErrorCode(StrEnum):
@@ -22,16 +24,6 @@ class InventoryErrorCode(StrEnum):
     INVALID_ADDRESS = "invalid_address"
     INVALID_BATCH = "invalid_batch"
     INVALID_CURSOR = "invalid_cursor"
-
-
-class ShopRequired(PermissionDenied):
-    """The account owns no shop: seller routes are for sellers (apply at /seller/onboarding)."""
-
-    code = InventoryErrorCode.SHOP_REQUIRED.value
-
-
-class ShopSuspended(PermissionDenied):
-    code = InventoryErrorCode.SHOP_SUSPENDED.value
 
 
 class WarehouseNotFound(NotFound):

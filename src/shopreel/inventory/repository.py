@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopreel.catalog import shops
 from shopreel.catalog.models import Product, Shop, Variant
 from shopreel.inventory.models import InventoryLevel, InventoryMovement, Warehouse, WarehouseAddress
 from shopreel.inventory.rules import MAX_ON_HAND, LevelKey
@@ -28,12 +29,7 @@ def _dialect(session: AsyncSession) -> str:
 # ---- shops and warehouses --------------------------------------------------------------------
 
 
-async def shop_of_owner(session: AsyncSession, owner_id: str) -> Shop | None:
-    """The shop a seller owns (the oldest, should there ever be several)."""
-    result = await session.scalars(
-        select(Shop).where(Shop.owner_id == owner_id).order_by(Shop.created_at, Shop.id).limit(1)
-    )
-    return result.first()
+shop_of_owner = shops.shop_of_owner
 
 
 async def lock_shop(session: AsyncSession, shop_id: str) -> None:

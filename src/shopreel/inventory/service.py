@@ -19,14 +19,13 @@ from typing import Any, Final
 
 from shopreel.accounts import repository as accounts_repository
 from shopreel.accounts.principal import Principal
-from shopreel.catalog.models import Shop, ShopStatus
+from shopreel.catalog import shops
+from shopreel.catalog.models import Shop
 from shopreel.errors import NotAuthenticated
 from shopreel.inventory import repository, rules
 from shopreel.inventory.errors import (
     InsufficientStock,
     InventoryErrorCode,
-    ShopRequired,
-    ShopSuspended,
     StockConflict,
     VariantNotFound,
     WarehouseNotFound,
@@ -55,12 +54,7 @@ async def seller_shop(uow: UnitOfWork, principal: Principal, *, write: bool = Fa
     """The caller's shop: 403 ``shop_required`` for accounts that own none (shoppers), 403
     ``shop_suspended`` for changes to a suspended shop (it can still be read). Owning the
     shop is the authority: every query below is scoped to this shop's id."""
-    shop = await repository.shop_of_owner(uow.global_, principal.id)
-    if shop is None:
-        raise ShopRequired("You have no shop yet. Apply to sell at /seller/onboarding.")
-    if write and shop.status == ShopStatus.SUSPENDED.value:
-        raise ShopSuspended("Your shop is suspended; its stock cannot be changed.")
-    return shop
+    return await shops.seller_shop(uow, principal, write=write)
 
 
 # ---- warehouse addresses (home region, encrypted) --------------------------------------------

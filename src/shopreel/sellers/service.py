@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from shopreel.accounts import service as accounts
 from shopreel.accounts.models import Role
 from shopreel.accounts.principal import Principal
+from shopreel.catalog import shops
 from shopreel.catalog.models import Product, ProductStatus, Shop, ShopStatus, Variant
 from shopreel.errors import PermissionDenied, ValidationFailed
 from shopreel.inventory.models import Warehouse
@@ -122,9 +123,7 @@ def completeness(data: PersonalData) -> rules.Completeness:
 
 async def shop_of(uow: UnitOfWork, owner_id: str) -> Shop | None:
     """The shop a user owns (the oldest, should there ever be several)."""
-    return await uow.global_.scalar(
-        select(Shop).where(Shop.owner_id == owner_id).order_by(Shop.created_at, Shop.id).limit(1)
-    )
+    return await shops.shop_of_owner(uow.global_, owner_id)
 
 
 async def apply(
@@ -393,10 +392,8 @@ async def submit(uow: UnitOfWork, runtime: Runtime, principal: Principal) -> App
 
 
 async def my_shop(uow: UnitOfWork, principal: Principal) -> Shop:
-    shop = await shop_of(uow, principal.id)
-    if shop is None:
-        raise ShopNotFound("You have no shop yet; apply to sell first.")
-    return shop
+    """403 ``shop_required`` without a shop, as on every seller route."""
+    return await shops.seller_shop(uow, principal)
 
 
 async def update_shop(
