@@ -13,7 +13,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from shopreel.planes import CONTROL
+from shopreel.catalog.models import Shop, ShopStatus
+from shopreel.planes import CONTROL, GLOBAL
 from shopreel.runtime import Runtime
 from shopreel.sovereignty.models import AuditEntry
 from tests.catalog.catalog_helpers import API, HTML, Clients, Session, product_body, snapshot
@@ -202,3 +203,27 @@ async def test_seller_pages_of_another_shop_are_404(runtime: Runtime, clients: C
     )
     assert edit.status_code == 404
     assert await snapshot(runtime, product["id"]) == before
+
+
+async def test_a_suspended_shop_can_read_but_not_change_its_catalog(
+    runtime: Runtime, clients: Clients
+) -> None:
+    session, product = await seeded(runtime, clients)
+    async with runtime.databases.transaction(GLOBAL) as db:
+        shop = await db.scalar(select(Shop).where(Shop.handle == "owner-shop"))
+        assert shop is not None
+        shop.status = ShopStatus.SUSPENDED.value
+    before = await snapshot(runtime, product["id"])
+    for method, url, body in seller_routes(product["id"], product["version"]):
+        response = await call(session.client, session.headers, method, url, body)
+        if method == "GET":
+            assert response.status_code == 200, (url, response.text)
+        else:
+            assert (response.status_code, response.json()["code"]) == (403, "shop_suspended"), (
+                method,
+                url,
+            )
+    created = await session.post(PRODUCTS, json=product_body())
+    assert (created.status_code, created.json()["code"]) == (403, "shop_suspended")
+    assert await snapshot(runtime, product["id"]) == before
+    assert (await session.get(PRODUCTS)).json()["items"][0]["id"] == product["id"]
