@@ -255,3 +255,39 @@ async def test_import_page_upload_shows_report_and_history(
     )
     assert missing_csrf.status_code == 403
     assert [h for h, _, _ in await shop_products(runtime, seller.shop.id)] == ["tee"]
+
+
+async def test_export_api_round_trips_and_is_own_shop_only(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    seller = await create_seller(runtime)
+    other = await create_seller(runtime)
+    await create_product(runtime, other.shop, title="Not yours")
+    csrf = await api_login(client, seller.email)
+    data = csv_bytes(tee_rows())
+    created = await client.post(
+        "/api/v1/seller/imports", content=data, headers=CSV | {"X-CSRF-Token": csrf}
+    )
+    assert created.status_code == 201
+    exported = await client.get("/api/v1/seller/catalog/export.csv")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    assert b"Not yours" not in exported.content and b"Classic tee" in exported.content
+    before = await shop_products(runtime, seller.shop.id)
+    # the export is the import's own format: importing it back changes nothing
+    again = await client.post(
+        "/api/v1/seller/imports", content=exported.content, headers=CSV | {"X-CSRF-Token": csrf}
+    )
+    assert again.status_code == 201, again.text
+    assert (again.json()["unchanged"], again.json()["created"], again.json()["updated"]) == (
+        1,
+        0,
+        0,
+    )
+    assert await shop_products(runtime, seller.shop.id) == before
+    await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    await create_user(runtime, email="no-shop@example.com")
+    await api_login(client, "no-shop@example.com")
+    refused = await client.get("/api/v1/seller/catalog/export.csv")
+    assert (refused.status_code, refused.json()["code"]) == (403, "shop_required")

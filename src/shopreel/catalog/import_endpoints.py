@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from shopreel.accounts.principal import Principal
 from shopreel.catalog import shops
+from shopreel.catalog.catalog_export import export_shopify_csv, shop_products
 from shopreel.catalog.importer import MAX_IMPORT_BYTES, import_shopify
 from shopreel.catalog.models import CatalogImport, Shop
 from shopreel.deps import RuntimeDep, UowDep, require_scope
@@ -162,3 +163,20 @@ async def get_import(principal: ReadCatalog, uow: UowDep, import_id: IdPath) -> 
     shop = await own_shop(uow, principal)
     row = await own_import(uow, shop, import_id)
     return summary(row) | {"report": row.report}
+
+
+@router.get(
+    "/seller/catalog/export.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "Shopify product CSV"}},
+)
+async def export_catalog(principal: ReadCatalog, uow: UowDep) -> Response:
+    """Your whole catalog as a Shopify product CSV (UTF-8), the format the import reads:
+    importing it back changes nothing."""
+    shop = await own_shop(uow, principal)
+    data = export_shopify_csv(await shop_products(uow.global_, shop.id))
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{shop.handle}-products.csv"'},
+    )
