@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from shopreel.accounts.principal import Principal
 from shopreel.catalog import shops
-from shopreel.catalog.catalog_export import export_shopify_csv, shop_products
+from shopreel.catalog.catalog_export import shop_products
 from shopreel.catalog.importer import MAX_IMPORT_BYTES, import_shopify
 from shopreel.catalog.models import CatalogImport, Shop
+from shopreel.catalog.shopify import export_shopify_csv
 from shopreel.deps import RuntimeDep, UowDep, require_scope
 from shopreel.errors import NotFound, ValidationFailed
 from shopreel.media.uploads import read_upload, upload_guard
