@@ -85,6 +85,9 @@ class Product(GlobalBase):
         UniqueConstraint("shop_id", "handle", name="shop_handle"),
         Index("ix_products_status_category", "status", "category_id"),
         Index("ix_products_shop_status_updated", "shop_id", "status", "updated_at"),
+        # newest-first listings (seller center, public catalog) page on (created_at, id)
+        Index("ix_products_shop_created", "shop_id", "created_at"),
+        Index("ix_products_status_created", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)

@@ -190,11 +190,13 @@ async def list_shop_products(
     status: str | None = None,
     q: str | None = None,
     category_id: int | None = None,
-    cursor: str | None = None,
+    after: tuple[datetime, str] | None = None,
     limit: int = 50,
 ) -> list[Product]:
-    """The shop's products, newest first (ids are time-ordered), keyset-paginated by id.
-    Returns up to ``limit + 1`` rows so the caller knows whether there is a next page."""
+    """The shop's products, newest first, keyset-paginated on ``(created_at, id)`` (ids of
+    imported, created and seeded products do not share one format, so the id alone does not
+    order them by age). Returns up to ``limit + 1`` rows so the caller knows whether there is
+    a next page."""
     query = select(Product).where(Product.shop_id == shop_id)
     if status:
         query = query.where(Product.status == status)
@@ -202,10 +204,22 @@ async def list_shop_products(
         query = query.where(Product.category_id == category_id)
     if q:
         query = _search(query, q)
-    if cursor:
-        query = query.where(Product.id < cursor)
-    result = await session.scalars(query.order_by(Product.id.desc()).limit(limit + 1))
-    return list(result)
+    return await _newest_first(session, query, after, limit)
+
+
+async def _newest_first(
+    session: AsyncSession, query: Select[Product], after: tuple[datetime, str] | None, limit: int
+) -> list[Product]:
+    if after is not None:
+        moment, product_id = after
+        query = query.where(
+            or_(
+                Product.created_at < moment,
+                and_(Product.created_at == moment, Product.id < product_id),
+            )
+        )
+    ordered = query.order_by(Product.created_at.desc(), Product.id.desc()).limit(limit + 1)
+    return list(await session.scalars(ordered))
 
 
 async def count_by_status(session: AsyncSession, shop_id: str) -> dict[str, int]:
@@ -235,18 +249,16 @@ async def list_public(
     *,
     shop_id: str | None = None,
     category_id: int | None = None,
-    cursor: str | None = None,
+    after: tuple[datetime, str] | None = None,
     limit: int = 24,
 ) -> list[Product]:
+    """Live products of approved shops, newest first (keyset on ``(created_at, id)``)."""
     query = _public()
     if shop_id is not None:
         query = query.where(Product.shop_id == shop_id)
     if category_id is not None:
         query = query.where(Product.category_id == category_id)
-    if cursor:
-        query = query.where(Product.id < cursor)
-    result = await session.scalars(query.order_by(Product.id.desc()).limit(limit + 1))
-    return list(result)
+    return await _newest_first(session, query, after, limit)
 
 
 async def shops_by_ids(session: AsyncSession, shop_ids: Sequence[str]) -> dict[str, Shop]:

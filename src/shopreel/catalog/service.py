@@ -47,7 +47,7 @@ from shopreel.catalog.sanitize import sanitize_html, sanitized_html_to_text
 from shopreel.catalog.taxonomy import Category, Taxonomy
 from shopreel.errors import PermissionDenied, ValidationFailed
 from shopreel.kit.ids import new_id
-from shopreel.kit.time import utcnow
+from shopreel.kit.time import as_utc, utcnow
 from shopreel.sovereignty import audit
 from shopreel.uow import UnitOfWork
 
@@ -277,7 +277,7 @@ async def list_own(
         status=status,
         q=(q or "").strip() or None,
         category_id=category_id,
-        cursor=cursor,
+        after=_parse_queue_cursor(cursor),
         limit=limit,
     )
     return shop, await _page(uow.global_, rows, limit)
@@ -291,7 +291,7 @@ async def _page(session: AsyncSession, rows: list[Product], limit: int) -> Produ
         items=items,
         variants=await repository.variants_of_many(session, ids),
         images=await repository.first_images(session, ids),
-        next_cursor=items[-1].id if more and items else None,
+        next_cursor=_cursor(items[-1].created_at, items[-1].id) if more and items else None,
     )
 
 
@@ -688,8 +688,12 @@ class QueuePage:
 
 
 def _queue_cursor(product: Product) -> str:
-    moment = product.submitted_at or product.created_at
-    return f"{moment.isoformat()}|{product.id}"
+    return _cursor(product.submitted_at or product.created_at, product.id)
+
+
+def _cursor(moment: datetime, product_id: str) -> str:
+    """An opaque-to-clients keyset cursor: ``<ISO time>|<id>``."""
+    return f"{as_utc(moment).isoformat()}|{product_id}"
 
 
 def _parse_queue_cursor(cursor: str | None) -> tuple[datetime, str] | None:
@@ -868,7 +872,11 @@ async def public_list(
             return PublicPage([], {}, {}, {}, None)
         shop_id = shop.id
     rows = await repository.list_public(
-        session, shop_id=shop_id, category_id=category_id, cursor=cursor, limit=limit
+        session,
+        shop_id=shop_id,
+        category_id=category_id,
+        after=_parse_queue_cursor(cursor),
+        limit=limit,
     )
     page = await _page(session, rows, limit)
     shops = await repository.shops_by_ids(session, [p.shop_id for p in page.items])

@@ -274,6 +274,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_products_shop_status_updated", ["shop_id", "status", "updated_at"], unique=False
         )
+        batch_op.create_index("ix_products_shop_created", ["shop_id", "created_at"], unique=False)
+        batch_op.create_index("ix_products_status_created", ["status", "created_at"], unique=False)
 
     with op.batch_alter_table("shops", schema=None) as batch_op:
         batch_op.add_column(
@@ -392,6 +394,8 @@ def downgrade() -> None:
         batch_op.drop_column("home_region")
 
     with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.drop_index("ix_products_status_created")
+        batch_op.drop_index("ix_products_shop_created")
         batch_op.drop_index("ix_products_shop_status_updated")
         batch_op.drop_column("version")
         batch_op.drop_column("import_hash")
