@@ -180,6 +180,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from shopreel.inventory import endpoints as inventory_api
     from shopreel.inventory import pages as inventory_pages
     from shopreel.media import endpoints as media_routes
+    from shopreel.payments import endpoints as payments_api
     from shopreel.sellers import endpoints as sellers_api
     from shopreel.sellers import pages as sellers_pages
     from shopreel.sovereignty import access_endpoints as access_api
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         catalog_images_api,
         catalog_import_api,
         inventory_api,
+        payments_api,
     ):
         app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(web_pages.router)

@@ -7,7 +7,10 @@ from shopreel.catalog import models as catalog_models
 from shopreel.content import models as content_models
 from shopreel.events import models as events_models
 from shopreel.governance import models as governance_models  # noqa: F401
+from shopreel.idempotency import models as idempotency_models
 from shopreel.inventory import models as inventory_models
+from shopreel.ledger import models as ledger_models
+from shopreel.payments import models as payments_models
 from shopreel.planes import PLANE_BASES, PlaneKind
 from shopreel.sellers import models as sellers_models
 from shopreel.sovereignty import access_models as access_models
@@ -19,8 +22,11 @@ __all__ = [
     "catalog_models",
     "content_models",
     "events_models",
+    "idempotency_models",
     "inventory_models",
+    "ledger_models",
     "metadata_for",
+    "payments_models",
     "sellers_models",
     "sovereignty_models",
 ]

@@ -1,0 +1,1 @@
+"""The money ledger: double-entry, append-only, per currency, in each region."""

@@ -1,0 +1,24 @@
+"""idempotency keys of money-moving requests
+
+Revision ID: r0005
+Revises: r0004
+Create Date: 2026-11-26 00:10:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "r0005"
+down_revision: str | None = "r0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

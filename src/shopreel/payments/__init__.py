@@ -1,0 +1,1 @@
+"""Payments: the PaymentProvider interface and the built-in sandbox provider."""

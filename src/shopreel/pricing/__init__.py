@@ -1,0 +1,1 @@
+"""Pricing rules: line prices, discounts, shipping, U.S. sales tax, totals (pure)."""
