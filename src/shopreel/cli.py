@@ -60,6 +60,15 @@ def _register_catalog() -> None:
 _register_catalog()
 
 
+def _register_idempotency() -> None:
+    from shopreel.idempotency.cli import idempotency_app
+
+    app.add_typer(idempotency_app, name="idempotency")
+
+
+_register_idempotency()
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
