@@ -72,6 +72,8 @@ def settings(data_dir: Path) -> Iterator[Settings]:
 
 
 async def truncate_all(runtime: Runtime) -> None:
+    from shopreel.ledger.maintenance import wipe_ledger_for_tests
+    from shopreel.ledger.models import LEDGER_TABLES
     from shopreel.planes import PlaneKind
     from shopreel.sovereignty.audit import AUDIT_TABLES, wipe_log_for_tests
 
@@ -85,6 +87,10 @@ async def truncate_all(runtime: Runtime) -> None:
                 tables = [t for t in tables if t not in AUDIT_TABLES]
                 if not tables:
                     continue
+            if plane.kind is PlaneKind.REGIONAL:
+                # The ledger refuses DELETE and TRUNCATE of postings (append-only triggers).
+                await wipe_ledger_for_tests(conn)
+                tables = [t for t in tables if t not in LEDGER_TABLES]
             if engine.dialect.name == "postgresql":
                 await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
             else:

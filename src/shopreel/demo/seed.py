@@ -31,6 +31,8 @@ from shopreel.events.models import InteractionEvent
 from shopreel.inventory.demo import seed_demo_inventory
 from shopreel.kit.ids import new_id
 from shopreel.kit.time import utcnow
+from shopreel.ledger.maintenance import wipe_ledger_for_tests
+from shopreel.ledger.models import LEDGER_TABLES
 from shopreel.models import metadata_for
 from shopreel.planes import GLOBAL, PlaneKind, regional
 from shopreel.runtime import Runtime
@@ -136,8 +138,11 @@ async def reset_demo(settings: Settings) -> None:
                 if plane.kind is PlaneKind.CONTROL:
                     # The audit log is append-only; a throwaway demo log is wiped whole.
                     await wipe_log_for_tests(conn)
+                if plane.kind is PlaneKind.REGIONAL:
+                    # So is the money ledger (postings refuse DELETE).
+                    await wipe_ledger_for_tests(conn)
                 for table in reversed(metadata_for(plane.kind).sorted_tables):
-                    if table.name not in AUDIT_TABLES:
+                    if table.name not in AUDIT_TABLES and table.name not in LEDGER_TABLES:
                         await conn.execute(delete(table))
     finally:
         await runtime.close()
