@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # "s3" is accepted so that start-up can say clearly that it is not built yet (media.storage)
     media_backend: Literal["local", "s3"] = "local"
     audit_publish_seconds: float = Field(default=300, ge=0)
+    # How long checkout holds reserved stock before the expiry job gives it back (issue #4).
+    reservation_ttl_seconds: int = Field(default=600, ge=1, le=24 * 3600)
     log_level: str = "INFO"
     log_json: bool = True
     sql_echo: bool = False

@@ -125,3 +125,76 @@ async def snapshot(runtime: Runtime) -> dict[str, Any]:
         "movements": movements,
         "addresses": addresses,
     }
+
+
+# ---- reservations ----------------------------------------------------------------------------
+
+
+async def seller_principal(runtime: Runtime, seller: Any) -> Any:
+    """The seller's principal, loaded as a signed-in session would."""
+    from shopreel.accounts import service as accounts
+    from shopreel.uow import UnitOfWork
+
+    async with UnitOfWork(runtime.databases, home_region=seller.user.region) as uow:
+        return await accounts.load_principal(uow, runtime, seller.user, auth="session")
+
+
+async def stocked(
+    runtime: Runtime,
+    principal: Any,
+    levels: list[tuple[str, str, int]],
+) -> None:
+    """Receive stock: ``(variant_id, warehouse_id, units)`` per line, committed."""
+    from shopreel.inventory import service
+    from shopreel.inventory.rules import StockChange
+    from shopreel.uow import UnitOfWork
+
+    async with UnitOfWork(runtime.databases, home_region=principal.region) as uow:
+        await service.adjust_stock(
+            uow, principal, [StockChange(v, w, units, "received") for v, w, units in levels]
+        )
+
+
+async def new_warehouse(runtime: Runtime, principal: Any, name: str = "Main") -> str:
+    from shopreel.inventory import service
+    from shopreel.uow import UnitOfWork
+
+    async with UnitOfWork(runtime.databases, home_region=principal.region) as uow:
+        view = await service.create_warehouse(
+            uow, runtime, principal, **{**WAREHOUSE, "name": name}
+        )
+        return view.warehouse.id
+
+
+async def level(runtime: Runtime, variant_id: str, warehouse_id: str) -> tuple[int, int, int]:
+    """(on_hand, reserved, sold) of a level; (0, 0, 0) when it was never written."""
+    async with runtime.databases.session(GLOBAL) as session:
+        row = (
+            await session.execute(
+                select(InventoryLevel.on_hand, InventoryLevel.reserved, InventoryLevel.sold).where(
+                    InventoryLevel.variant_id == variant_id,
+                    InventoryLevel.warehouse_id == warehouse_id,
+                )
+            )
+        ).first()
+    return (0, 0, 0) if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+
+async def assert_stock_accounted(runtime: Runtime) -> None:
+    """The invariant on every level: ``on_hand = available + reserved + sold``, no term
+    negative, ``reserved`` equal to the level's active reservations and ``sold`` to its
+    claimed ones (in these tests every sold unit came from a claim)."""
+    from shopreel.inventory.models import StockReservation
+
+    async with runtime.databases.session(GLOBAL) as session:
+        levels = list(await session.scalars(select(InventoryLevel)))
+        holds = list(await session.scalars(select(StockReservation)))
+    for lv in levels:
+        available = lv.on_hand - lv.reserved - lv.sold
+        assert min(lv.on_hand, lv.reserved, lv.sold, available) >= 0, lv.__dict__
+        assert lv.on_hand == available + lv.reserved + lv.sold
+        mine = [
+            h for h in holds if (h.variant_id, h.warehouse_id) == (lv.variant_id, lv.warehouse_id)
+        ]
+        assert lv.reserved == sum(h.quantity for h in mine if h.status == "active")
+        assert lv.sold == sum(h.quantity for h in mine if h.status == "claimed")

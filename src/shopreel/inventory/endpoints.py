@@ -67,7 +67,6 @@ def movement_read(m: InventoryMovement | dict[str, Any]) -> MovementRead:
 
 
 def stock_row_read(row: StockRow) -> StockRowRead:
-    reserved = 0  # issue #4: the level's reserved quantity
     return StockRowRead(
         variant_id=row.variant_id,
         product_id=row.product_id,
@@ -78,8 +77,9 @@ def stock_row_read(row: StockRow) -> StockRowRead:
         warehouse_id=row.warehouse_id,
         warehouse_name=row.warehouse_name,
         on_hand=row.on_hand,
-        reserved=reserved,
-        available=rules.available(row.on_hand, reserved),
+        reserved=row.reserved,
+        sold=row.sold,
+        available=rules.available(row.on_hand, row.reserved, row.sold),
     )
 
 

@@ -24,6 +24,14 @@ class InventoryErrorCode(StrEnum):
     INVALID_ADDRESS = "invalid_address"
     INVALID_BATCH = "invalid_batch"
     INVALID_CURSOR = "invalid_cursor"
+    # reservations (checkout)
+    OUT_OF_STOCK = "out_of_stock"
+    RESERVATION_NOT_FOUND = "reservation_not_found"
+    RESERVATION_EXPIRED = "reservation_expired"
+    RESERVATION_CLAIMED = "reservation_claimed"
+    RESERVATION_IN_PROGRESS = "reservation_in_progress"
+    PURCHASE_CAP_EXCEEDED = "purchase_cap_exceeded"
+    INVALID_RESERVATION = "invalid_reservation"
 
 
 class WarehouseNotFound(NotFound):
@@ -44,3 +52,27 @@ class StockConflict(Conflict):
 
 class InvalidInventoryInput(ValidationFailed):
     """Input that fails a rule of :mod:`shopreel.inventory.rules` (``code`` says which)."""
+
+
+class OutOfStock(Conflict):
+    """Some lines of a cart could not be reserved; ``short`` lists them (nothing is held)."""
+
+    code = InventoryErrorCode.OUT_OF_STOCK.value
+
+
+class ReservationNotFound(NotFound):
+    code = InventoryErrorCode.RESERVATION_NOT_FOUND.value
+
+
+class ReservationExpired(Conflict):
+    """The checkout's hold ended (expired or released) before it was paid."""
+
+    code = InventoryErrorCode.RESERVATION_EXPIRED.value
+
+
+class ReservationConflict(Conflict):
+    """Already paid (``reservation_claimed``) or being reserved by a concurrent call."""
+
+
+class PurchaseCapExceeded(Conflict):
+    code = InventoryErrorCode.PURCHASE_CAP_EXCEEDED.value

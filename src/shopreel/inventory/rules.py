@@ -11,10 +11,11 @@ import binascii
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
 from shopreel.inventory.errors import InvalidInventoryInput, InventoryErrorCode
-from shopreel.inventory.models import MovementReason
+from shopreel.inventory.models import MovementReason, ReservationStatus
 from shopreel.kit.countries import is_country
 
 MAX_WAREHOUSES_PER_SHOP: Final = 20
@@ -257,15 +258,15 @@ def plan_counts(lines: Sequence[StockCount]) -> list[StockCount]:
     return in_lock_order(checked)
 
 
-def next_on_hand(on_hand: int, delta: int, *, reserved: int = 0) -> int | None:
+def next_on_hand(on_hand: int, delta: int, *, reserved: int = 0, sold: int = 0) -> int | None:
     """The level after adding ``delta``, or None when the change is refused.
 
     This is the rule the repository's conditional UPDATE enforces in its WHERE clause
-    (``on_hand + delta >= floor AND on_hand + delta <= MAX_ON_HAND``). ``reserved`` is the
-    hook for issue #4: once reservations exist, a seller's adjustment may not take stock
-    below what buyers hold, so the floor becomes the reserved quantity."""
+    (``on_hand + delta >= reserved + sold AND on_hand + delta <= MAX_ON_HAND``): a seller's
+    adjustment or count may not take stock below what buyers hold (reserved) or bought and
+    still await shipment (sold)."""
     after = on_hand + delta
-    if after < reserved or after > MAX_ON_HAND:
+    if after < reserved + sold or after > MAX_ON_HAND:
         return None
     return after
 
@@ -283,10 +284,157 @@ def simulate(levels: dict[LevelKey, int], plan: Sequence[StockChange]) -> dict[L
     return result
 
 
-def available(on_hand: int, reserved: int = 0) -> int:
-    """What can still be sold: ``on_hand - reserved``. Reservations arrive with issue #4;
-    until then nothing is reserved and everything on hand is available."""
-    return max(0, on_hand - reserved)
+def available(on_hand: int, reserved: int = 0, sold: int = 0) -> int:
+    """What can still be reserved: ``on_hand - reserved - sold`` (never below 0 for display;
+    the database CHECK keeps the real value non-negative)."""
+    return max(0, on_hand - reserved - sold)
+
+
+def invariant_holds(on_hand: int, reserved: int, sold: int) -> bool:
+    """``on_hand = available + reserved + sold`` with every term non-negative."""
+    return min(on_hand, reserved, sold) >= 0 and on_hand - reserved - sold >= 0
+
+
+# ---- reservations ----------------------------------------------------------------------------
+
+MAX_RESERVATION_LINES: Final = 100
+MAX_RESERVE_QUANTITY: Final = 10_000
+MAX_REFERENCE: Final = 64
+MAX_DEAL_ID: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class DealCap:
+    """A deal's anti-scalping limit: at most ``max_per_buyer`` units of a variant per buyer,
+    counting what the buyer holds (active) and bought (claimed) under ``deal_id``."""
+
+    deal_id: str
+    max_per_buyer: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationLine:
+    """One line of a cart to hold: ``quantity`` units of a variant, optionally under a deal."""
+
+    variant_id: str
+    quantity: int
+    cap: DealCap | None = None
+
+
+def _invalid_reservation(message: str, field: str) -> None:
+    raise InvalidInventoryInput(
+        message, code=InventoryErrorCode.INVALID_RESERVATION.value, extra={"field": field}
+    )
+
+
+def check_reference(reference: str, buyer_id: str) -> None:
+    if not 1 <= len(reference) <= MAX_REFERENCE:
+        _invalid_reservation(f"A reference is 1 to {MAX_REFERENCE} characters.", "reference")
+    if not 1 <= len(buyer_id) <= 48:
+        _invalid_reservation("A reservation needs the buyer's account id.", "buyer_id")
+
+
+def plan_reservation(lines: Sequence[ReservationLine]) -> list[ReservationLine]:
+    """Validate a cart's lines and return one line per variant in lock order.
+
+    Repeated lines of one variant are merged (their quantities added), so a per-buyer cap
+    sees the whole quantity; two different caps for one variant contradict each other (422).
+    Sorted by ``variant_id``: every reservation touches levels in ``(variant_id,
+    warehouse_id)`` order, the same order as sellers' batches."""
+    if not 1 <= len(lines) <= MAX_RESERVATION_LINES:
+        _invalid_reservation(f"Reserve 1 to {MAX_RESERVATION_LINES} lines.", "lines")
+    merged: dict[str, ReservationLine] = {}
+    for index, line in enumerate(lines):
+        if not 1 <= len(line.variant_id) <= 48:
+            _invalid_reservation(f"Line {index + 1}: unknown variant.", "variant_id")
+        if isinstance(line.quantity, bool) or not 1 <= line.quantity <= MAX_RESERVE_QUANTITY:
+            _invalid_reservation(
+                f"Line {index + 1}: the quantity is 1 to {MAX_RESERVE_QUANTITY:,}.", "quantity"
+            )
+        cap = line.cap
+        if cap is not None and (
+            not 1 <= len(cap.deal_id) <= MAX_DEAL_ID
+            or isinstance(cap.max_per_buyer, bool)
+            or cap.max_per_buyer < 1
+        ):
+            _invalid_reservation(f"Line {index + 1}: a deal cap is at least 1 unit.", "cap")
+        previous = merged.get(line.variant_id)
+        if previous is None:
+            merged[line.variant_id] = line
+            continue
+        if previous.cap != cap:
+            _invalid_reservation(
+                f"Line {index + 1}: the same variant under two different deals.", "cap"
+            )
+        total = previous.quantity + line.quantity
+        if total > MAX_RESERVE_QUANTITY:
+            _invalid_reservation(
+                f"Line {index + 1}: the quantity is 1 to {MAX_RESERVE_QUANTITY:,}.", "quantity"
+            )
+        merged[line.variant_id] = ReservationLine(line.variant_id, total, cap)
+    return [merged[variant_id] for variant_id in sorted(merged)]
+
+
+def same_holding(
+    held: Iterable[tuple[str, int, str | None]], plan: Sequence[ReservationLine]
+) -> bool:
+    """Whether active holds ``(variant_id, quantity, deal_id)`` are exactly the plan: then a
+    repeated reserve() of the same checkout is a no-op that returns them."""
+    totals: dict[str, tuple[int, str | None]] = {}
+    for variant_id, quantity, deal_id in held:
+        count, _ = totals.get(variant_id, (0, deal_id))
+        totals[variant_id] = (count + quantity, deal_id)
+    wanted = {
+        line.variant_id: (line.quantity, line.cap.deal_id if line.cap else None) for line in plan
+    }
+    return totals == wanted
+
+
+def reservation_expiry(now: datetime, ttl_seconds: int) -> datetime:
+    if ttl_seconds < 1:
+        raise ValueError("a reservation lives at least one second")
+    return now + timedelta(seconds=ttl_seconds)
+
+
+def choose_warehouses(candidates: Iterable[tuple[str, int]], quantity: int) -> list[str]:
+    """The warehouses to try for one line, given ``(warehouse_id, available)`` of the
+    variant's active warehouses: those with enough available, in warehouse id order (ids
+    are time-ordered, so the seller's oldest warehouse first). A line is never split across
+    warehouses: one line ships from one place. The availability is a snapshot; the
+    conditional update decides."""
+    return [w for w, free in sorted(candidates) if free >= quantity]
+
+
+def cap_allows(held: int, quantity: int, cap: int) -> bool:
+    """Whether a buyer holding ``held`` units under a deal may take ``quantity`` more."""
+    return held + quantity <= cap
+
+
+RESERVATION_TRANSITIONS: Final = {
+    ReservationStatus.ACTIVE.value: frozenset(
+        {
+            ReservationStatus.CLAIMED.value,
+            ReservationStatus.RELEASED.value,
+            ReservationStatus.EXPIRED.value,
+        }
+    ),
+}
+"""Only an active reservation changes state, and only once: claimed, released and expired
+are final. The repository's ``WHERE status = 'active'`` is this table in SQL."""
+
+
+def can_transition(current: str, target: str) -> bool:
+    return target in RESERVATION_TRANSITIONS.get(current, frozenset())
+
+
+def plan_claim(holds: Iterable[tuple[str, str, int]]) -> list[tuple[LevelKey, int]]:
+    """Units to move from reserved to sold per level, for holds ``(variant_id, warehouse_id,
+    quantity)``, in lock order (a claim updates several levels in one transaction)."""
+    totals: dict[LevelKey, int] = {}
+    for variant_id, warehouse_id, quantity in holds:
+        key = (variant_id, warehouse_id)
+        totals[key] = totals.get(key, 0) + quantity
+    return sorted(totals.items())
 
 
 # ---- cursors ---------------------------------------------------------------------------------

@@ -118,8 +118,9 @@ class StockRowRead(BaseModel):
     warehouse_id: str
     warehouse_name: str
     on_hand: int
-    reserved: int = Field(description="Always 0 until reservations (issue #4) exist")
-    available: int = Field(description="on_hand - reserved")
+    reserved: int = Field(description="Units held by buyers' checkouts (active reservations)")
+    sold: int = Field(description="Units paid for and still in the warehouse (awaiting shipment)")
+    available: int = Field(description="on_hand - reserved - sold: what buyers can still reserve")
 
 
 class StockPage(BaseModel):

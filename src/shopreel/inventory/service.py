@@ -371,6 +371,34 @@ async def _record(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[dict[str,
     return rows
 
 
+def _below_held(
+    counts: repository.LevelCounts | None, where: dict[str, str], delta: int, action: str
+) -> InsufficientStock:
+    """409 ``insufficient_stock``: the change would take ``on_hand`` below what buyers hold
+    (reserved) or bought and await (sold); the body says how the level is made up."""
+    counts = counts or repository.LevelCounts(0, 0, 0)
+    on_hand, reserved, sold = counts.on_hand, counts.reserved, counts.sold
+    held = reserved + sold
+    if held:
+        message = (
+            f"{on_hand} on hand, of which {reserved} reserved by buyers and {sold} sold "
+            f"awaiting shipment; {action}. Nothing was changed."
+        )
+    else:
+        message = f"Only {on_hand} on hand; {action}. Nothing was changed."
+    return InsufficientStock(
+        message,
+        extra={
+            **where,
+            "on_hand": on_hand,
+            "reserved": reserved,
+            "sold": sold,
+            "available": rules.available(on_hand, reserved, sold),
+            "delta": delta,
+        },
+    )
+
+
 async def adjust_stock(
     uow: UnitOfWork, principal: Principal, lines: Sequence[StockChange]
 ) -> list[dict[str, Any]]:
@@ -389,7 +417,8 @@ async def adjust_stock(
             await repository.ensure_level(session, shop.id, line.key)
         after = await repository.add_to_level(session, line.key, line.delta)
         if after is None:
-            on_hand = await repository.level_on_hand(session, line.key) or 0
+            counts = await repository.level_counts(session, line.key)
+            on_hand = counts.on_hand if counts else 0
             where = {"variant_id": line.variant_id, "warehouse_id": line.warehouse_id}
             if line.delta > 0:
                 raise StockConflict(
@@ -397,10 +426,7 @@ async def adjust_stock(
                     code=InventoryErrorCode.STOCK_LIMIT.value,
                     extra={**where, "on_hand": on_hand, "delta": line.delta},
                 )
-            raise InsufficientStock(
-                f"Only {on_hand} on hand; cannot remove {-line.delta}. Nothing was changed.",
-                extra={**where, "on_hand": on_hand, "delta": line.delta},
-            )
+            raise _below_held(counts, where, line.delta, f"cannot remove {-line.delta}")
         rows.append(_movement(shop, principal, line.key, line.delta, after, line.reason, line.note))
     return await _record(uow, rows)
 
@@ -421,7 +447,15 @@ async def count_stock(
     for line in plan:
         await repository.ensure_level(session, shop.id, line.key)
         for _ in range(COUNT_RETRIES):
-            before = await repository.level_on_hand(session, line.key) or 0
+            counts = await repository.level_counts(session, line.key)
+            before = counts.on_hand if counts else 0
+            if counts is not None and line.on_hand < counts.reserved + counts.sold:
+                raise _below_held(
+                    counts,
+                    {"variant_id": line.variant_id, "warehouse_id": line.warehouse_id},
+                    line.on_hand - before,
+                    f"cannot count {line.on_hand}",
+                )
             if await repository.set_level_if(session, line.key, before, line.on_hand):
                 break
         else:
