@@ -181,6 +181,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from shopreel.inventory import pages as inventory_pages
     from shopreel.media import endpoints as media_routes
     from shopreel.payments import endpoints as payments_api
+    from shopreel.payments import pages as payments_pages
     from shopreel.sellers import endpoints as sellers_api
     from shopreel.sellers import pages as sellers_pages
     from shopreel.sovereignty import access_endpoints as access_api
@@ -212,6 +213,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for pages in (sellers_pages, catalog_pages, catalog_import_pages, inventory_pages):
         app.include_router(pages.router)
     app.include_router(catalog_image_pages.router)
+    app.include_router(payments_pages.router)
     app.include_router(media_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

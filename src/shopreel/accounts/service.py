@@ -45,6 +45,7 @@ SCOPES: dict[str, str] = {
     "catalog:read": "Read your shop's catalog",
     "catalog:write": "Create and change products in your shop",
     "orders:read": "Read your orders",
+    "payments:write": "Pay: authorize and confirm your payments",
     "events:write": "Send interaction events",
 }
 SESSION_TOUCH_SECONDS = 60
