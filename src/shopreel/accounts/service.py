@@ -44,8 +44,9 @@ SCOPES: dict[str, str] = {
     "account:write": "Change your profile and tokens",
     "catalog:read": "Read your shop's catalog",
     "catalog:write": "Create and change products in your shop",
-    "orders:read": "Read your orders",
-    "payments:write": "Pay: authorize and confirm your payments",
+    "cart:write": "Change your cart",
+    "orders:read": "Read your orders (and, for a seller, your shop's incoming orders)",
+    "payments:write": "Check out and pay: start checkouts, authorize and confirm payments",
     "events:write": "Send interaction events",
 }
 SESSION_TOUCH_SECONDS = 60

@@ -1,0 +1,1 @@
+"""Cart: a buyer's multi-seller cart (regional plane)."""

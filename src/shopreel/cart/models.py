@@ -1,0 +1,3 @@
+"""cart models (regional plane)."""
+
+from __future__ import annotations

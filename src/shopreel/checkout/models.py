@@ -1,0 +1,3 @@
+"""checkout models (regional plane)."""
+
+from __future__ import annotations

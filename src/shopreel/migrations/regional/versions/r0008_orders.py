@@ -1,0 +1,24 @@
+"""orders: one order per seller, its lines and event history
+
+Revision ID: r0008
+Revises: r0007
+Create Date: 2026-12-08 03:20:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "r0008"
+down_revision: str | None = "r0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

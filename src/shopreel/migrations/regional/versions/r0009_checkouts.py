@@ -1,0 +1,24 @@
+"""checkouts: a buyer's checkout (address, shipping choices, priced breakdown, payment)
+
+Revision ID: r0009
+Revises: r0008
+Create Date: 2026-12-08 03:20:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "r0009"
+down_revision: str | None = "r0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,1 @@
+"""Orders: one order per seller per paid checkout (regional plane)."""

@@ -1,0 +1,3 @@
+"""orders models (regional plane)."""
+
+from __future__ import annotations
