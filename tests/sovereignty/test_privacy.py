@@ -285,13 +285,21 @@ def test_registry_refuses_duplicates_and_bad_names() -> None:
         "public/shops",
         "public/creator_profile",
     ]
-    # domains register theirs when imported, in import order
-    assert sorted(names[8:]) == ["seller_application", "warehouse_addresses"]
+    # domains register theirs when imported, in import order; besides these two, only
+    # planned systems that have been built since (carts, orders, ...)
+    assert {"seller_application", "warehouse_addresses"} <= set(names[8:])
+    assert set(names[8:]) - {"seller_application", "warehouse_addresses"} <= set(
+        privacy.PLANNED_ERASERS
+    )
 
 
 def test_planned_erasers_are_missing_and_documented() -> None:
     docs = (Path(__file__).parents[2] / "docs" / "privacy.md").read_text(encoding="utf-8")
-    assert set(privacy.missing_erasers()) == set(privacy.PLANNED_ERASERS)
+    missing = set(privacy.missing_erasers())
+    assert missing <= set(privacy.PLANNED_ERASERS)
+    # a planned system that is built registers its exporter with its eraser
+    built = set(privacy.PLANNED_ERASERS) - missing
+    assert built <= {name for name, _, _ in privacy.exporters()}
     for name in privacy.PLANNED_ERASERS:
         assert f"`{name}`" in docs, f"docs/privacy.md does not document the {name} eraser"
     registered = {name for name, _, _ in privacy.erasers()}
