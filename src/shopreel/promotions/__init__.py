@@ -1,0 +1,1 @@
+"""Promotions: flash deals (a deal price for a time window, capped per buyer)."""
