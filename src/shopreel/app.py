@@ -170,18 +170,25 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from shopreel import health
     from shopreel.accounts import endpoints as accounts_api
     from shopreel.accounts import pages as accounts_pages
+    from shopreel.cart import endpoints as cart_api
+    from shopreel.cart import pages as cart_pages
     from shopreel.catalog import endpoints as catalog_api
     from shopreel.catalog import image_endpoints as catalog_images_api
     from shopreel.catalog import image_pages as catalog_image_pages
     from shopreel.catalog import import_endpoints as catalog_import_api
     from shopreel.catalog import import_pages as catalog_import_pages
     from shopreel.catalog import pages as catalog_pages
+    from shopreel.checkout import endpoints as checkout_api
+    from shopreel.checkout import pages as checkout_pages
     from shopreel.governance import endpoints as governance_api
     from shopreel.inventory import endpoints as inventory_api
     from shopreel.inventory import pages as inventory_pages
     from shopreel.media import endpoints as media_routes
+    from shopreel.orders import endpoints as orders_api
+    from shopreel.orders import pages as orders_pages
     from shopreel.payments import endpoints as payments_api
     from shopreel.payments import pages as payments_pages
+    from shopreel.promotions import endpoints as promotions_api
     from shopreel.sellers import endpoints as sellers_api
     from shopreel.sellers import pages as sellers_pages
     from shopreel.sovereignty import access_endpoints as access_api
@@ -204,6 +211,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         catalog_import_api,
         inventory_api,
         payments_api,
+        orders_api,
+        cart_api,
+        checkout_api,
+        promotions_api,
     ):
         app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(web_pages.router)
@@ -214,6 +225,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(pages.router)
     app.include_router(catalog_image_pages.router)
     app.include_router(payments_pages.router)
+    app.include_router(orders_pages.router)
+    app.include_router(cart_pages.router)
+    app.include_router(checkout_pages.router)
     app.include_router(media_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

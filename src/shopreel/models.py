@@ -15,6 +15,7 @@ from shopreel.ledger import models as ledger_models
 from shopreel.orders import models as orders_models
 from shopreel.payments import models as payments_models
 from shopreel.planes import PLANE_BASES, PlaneKind
+from shopreel.promotions import models as promotions_models
 from shopreel.sellers import models as sellers_models
 from shopreel.sovereignty import access_models as access_models
 from shopreel.sovereignty import models as sovereignty_models
@@ -33,6 +34,7 @@ __all__ = [
     "metadata_for",
     "orders_models",
     "payments_models",
+    "promotions_models",
     "sellers_models",
     "sovereignty_models",
 ]

@@ -46,6 +46,7 @@ SCOPES: dict[str, str] = {
     "catalog:write": "Create and change products in your shop",
     "cart:write": "Change your cart",
     "orders:read": "Read your orders (and, for a seller, your shop's incoming orders)",
+    "orders:write": "Refund your shop's orders",
     "payments:write": "Check out and pay: start checkouts, authorize and confirm payments",
     "events:write": "Send interaction events",
 }

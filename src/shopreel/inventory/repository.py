@@ -331,6 +331,37 @@ async def unreserve_units(session: AsyncSession, key: LevelKey, quantity: int) -
     return _one_row(result)
 
 
+async def unsell_units(session: AsyncSession, key: LevelKey, quantity: int) -> bool:
+    """``sold -= q``: a claimed line whose payment then failed; the units are available
+    again (refused if fewer are sold)."""
+    result = await session.execute(
+        update(InventoryLevel)
+        .where(
+            InventoryLevel.variant_id == key[0],
+            InventoryLevel.warehouse_id == key[1],
+            InventoryLevel.sold >= quantity,
+        )
+        .values(sold=InventoryLevel.sold - quantity, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return _one_row(result)
+
+
+async def end_claimed(session: AsyncSession, reservation_id: str, now: datetime) -> bool:
+    """``UPDATE stock_reservations SET status = 'released' WHERE id = :id AND status =
+    'claimed'``: only the transaction that makes this transition gives the units back."""
+    result = await session.execute(
+        update(StockReservation)
+        .where(
+            StockReservation.id == reservation_id,
+            StockReservation.status == ReservationStatus.CLAIMED.value,
+        )
+        .values(status=ReservationStatus.RELEASED.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _one_row(result)
+
+
 def _one_row(result: Any) -> bool:
     return int(getattr(result, "rowcount", 0) or 0) == 1
 

@@ -58,6 +58,7 @@ __all__ = [
     "holds_of",
     "release",
     "reserve",
+    "unclaim",
 ]
 
 
@@ -488,6 +489,36 @@ async def claim(runtime: Runtime, reference: str, *, now: datetime | None = None
         # A concurrent claim (fine: it is paid) or an expiry/release (too late) won a line.
         return _claimed_or_expired(await holds_of(runtime, reference), reference)
     return [replace(h, status=ReservationStatus.CLAIMED.value) for h in active]
+
+
+async def unclaim(runtime: Runtime, reference: str, *, now: datetime | None = None) -> int:
+    """The payment failed after the claim (the provider refused the capture): the
+    checkout's claimed holds become ``released`` and their units go from ``sold`` back to
+    available, in one transaction, levels in lock order. Returns how many holds were
+    given back; idempotent (a second call finds nothing claimed). Deal caps are given back
+    too: the buyer did not get the units."""
+    now = as_utc(now) if now else utcnow()
+    holds = sorted(
+        (h for h in await holds_of(runtime, reference) if h.status == "claimed"),
+        key=lambda h: h.id,
+    )
+    if not holds:
+        return 0
+    ended: list[Hold] = []
+    async with runtime.databases.transaction(GLOBAL) as session:
+        for hold in holds:
+            if await repository.end_claimed(session, hold.id, now):
+                ended.append(hold)
+                if hold.deal_id is not None:
+                    await repository.give_back_under_cap(
+                        session, hold.deal_id, hold.buyer_id, hold.variant_id, hold.quantity
+                    )
+        for key, quantity in rules.plan_claim(
+            (h.variant_id, h.warehouse_id, h.quantity) for h in ended
+        ):
+            if not await repository.unsell_units(session, key, quantity):
+                raise RuntimeError(f"level {key} sold less than checkout {reference}")
+    return len(ended)
 
 
 def _claimed_or_expired(holds: Sequence[Hold], reference: str) -> list[Hold]:

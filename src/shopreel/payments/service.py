@@ -234,6 +234,18 @@ async def confirm_payment_action(
     return payment
 
 
+async def refresh_payment(uow: UnitOfWork, runtime: Runtime, payment_id: str) -> Payment:
+    """Ask the provider for the authorization's current state and record it (the recovery
+    job's reconciliation; a payment the provider never answered for is left as it is)."""
+    payment = await load_payment(uow, payment_id)
+    if payment.provider_authorization_id is None:
+        return payment
+    provider = provider_for(runtime, payment.provider, payment.region)
+    authorization = await provider.retrieve(payment.provider_authorization_id)
+    await _sync(_session(uow, payment_id), payment, authorization, source="api")
+    return payment
+
+
 async def capture_payment(
     uow: UnitOfWork, runtime: Runtime, payment_id: str, *, amount_cents: int | None = None
 ) -> Payment:

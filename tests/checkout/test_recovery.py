@@ -1,0 +1,130 @@
+"""The recovery job on stuck states that no crash test reaches: a buyer who never paid, a
+second step never answered, an authorization whose hold ran out, and a superseded
+authorization of a completed checkout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from shopreel.checkout.models import Checkout
+from shopreel.checkout.recovery import recover
+from shopreel.kit.time import utcnow
+from shopreel.payments import service as payments
+from shopreel.payments.models import Payment
+from shopreel.planes import regional
+from shopreel.runtime import Runtime
+from shopreel.uow import UnitOfWork
+from tests.checkout.support import (
+    active_holds,
+    buyer,
+    charges,
+    level,
+    orders_of,
+    pay,
+    start,
+    store,
+)
+from tests.payments.helpers import CHALLENGE, card_token
+
+
+async def _checkout(runtime: Runtime, checkout_id: str) -> Checkout:
+    async with runtime.databases.session(regional("us")) as session:
+        row = await session.get(Checkout, checkout_id)
+        assert row is not None
+        return row
+
+
+async def test_an_unpaid_checkout_expires_and_its_stock_returns(
+    client: httpx.AsyncClient, app: FastAPI, runtime: Runtime
+) -> None:
+    shop = await store(runtime, 3)
+    mo = await buyer(app, runtime, "mo@example.com")
+    checkout_id = (await start(client, mo, [(shop.variants[0], 2)])).json()["id"]
+    early = await recover(runtime, utcnow() + timedelta(minutes=5))
+    assert early.expired == [] and await level(runtime, shop.variants[0]) == (3, 2, 0)
+    late = await recover(runtime, utcnow() + timedelta(minutes=11))
+    assert late.expired == [checkout_id]
+    assert (await _checkout(runtime, checkout_id)).status == "expired"
+    assert await level(runtime, shop.variants[0]) == (3, 0, 0)
+    assert await active_holds(runtime) == 0
+    again = await recover(runtime, utcnow() + timedelta(minutes=12))
+    assert again.as_dict()["expired"] == 0
+
+
+async def test_an_unanswered_second_step_ends_without_a_charge(
+    client: httpx.AsyncClient, app: FastAPI, runtime: Runtime
+) -> None:
+    shop = await store(runtime, 1)
+    ned = await buyer(app, runtime, "ned@example.com")
+    checkout_id = (await start(client, ned, [(shop.variants[0], 1)])).json()["id"]
+    pending = await pay(client, ned, checkout_id, card=CHALLENGE)
+    assert pending.json()["status"] == "requires_action"
+    report = await recover(runtime, utcnow() + timedelta(minutes=40))
+    assert checkout_id in report.expired
+    row = await _checkout(runtime, checkout_id)
+    assert (row.status, row.failure_code) == ("expired", "payment_abandoned")
+    assert await charges(runtime, checkout_id) == 0
+    assert await level(runtime, shop.variants[0]) == (1, 0, 0)
+
+
+async def test_an_authorization_without_an_order_becomes_the_order(
+    client: httpx.AsyncClient, app: FastAPI, runtime: Runtime
+) -> None:
+    """The buyer's connection dropped after the provider authorized: nobody retries."""
+    shop = await store(runtime, 2)
+    oz = await buyer(app, runtime, "oz@example.com")
+    checkout_id = (await start(client, oz, [(shop.variants[0], 1)])).json()["id"]
+    token = await card_token(client)
+    async with UnitOfWork(runtime.databases, home_region="us") as uow:
+        checkout = await uow.region().get(Checkout, checkout_id)
+        assert checkout is not None
+        payment = await payments.create_payment(
+            uow,
+            buyer_id=oz.id,
+            amount_cents=checkout.total_cents,
+            currency="USD",
+            reference=checkout_id,
+        )
+        checkout.payment_id = payment.id
+        await payments.authorize_payment(uow, runtime, payment.id, buyer_id=oz.id, token=token)
+    report = await recover(runtime, utcnow() + timedelta(minutes=3))
+    assert report.completed == [checkout_id]
+    assert len(await orders_of(runtime, checkout_id)) == 1
+    assert await charges(runtime, checkout_id) == 1
+    assert await level(runtime, shop.variants[0]) == (2, 0, 1)
+
+
+async def test_an_authorization_whose_hold_ran_out_is_voided(
+    client: httpx.AsyncClient, app: FastAPI, runtime: Runtime
+) -> None:
+    shop = await store(runtime, 2)
+    pia = await buyer(app, runtime, "pia@example.com")
+    checkout_id = (await start(client, pia, [(shop.variants[0], 1)])).json()["id"]
+    token = await card_token(client)
+    async with UnitOfWork(runtime.databases, home_region="us") as uow:
+        checkout = await uow.region().get(Checkout, checkout_id)
+        assert checkout is not None
+        payment = await payments.create_payment(
+            uow,
+            buyer_id=pia.id,
+            amount_cents=checkout.total_cents,
+            currency="USD",
+            reference=checkout_id,
+        )
+        checkout.payment_id = payment.id
+        await payments.authorize_payment(uow, runtime, payment.id, buyer_id=pia.id, token=token)
+    report = await recover(runtime, utcnow() + timedelta(minutes=11))
+    assert report.refused == {checkout_id: "reservation_expired"}
+    assert (await _checkout(runtime, checkout_id)).status == "expired"
+    async with runtime.databases.session(regional("us")) as session:
+        statuses = list(
+            await session.scalars(select(Payment.status).where(Payment.reference == checkout_id))
+        )
+    assert statuses == ["voided"]
+    assert await charges(runtime, checkout_id) == 0
+    assert await orders_of(runtime, checkout_id) == []
+    assert await level(runtime, shop.variants[0]) == (2, 0, 0)
