@@ -46,10 +46,15 @@ format: install
 test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: the benchmarks, each printing JSON
+## bench: the benchmarks, each printing JSON (flash-sale needs SHOPREEL_BENCH_POSTGRES_URL)
 bench: install
 	$(BIN)/shopreel bench http
 	$(BIN)/shopreel bench import --products 10000
+	@if [ -n "$(SHOPREEL_BENCH_POSTGRES_URL)" ]; then \
+		$(BIN)/shopreel bench flash-sale --database-url "$(SHOPREEL_BENCH_POSTGRES_URL)"; \
+	else \
+		echo "bench flash-sale skipped: set SHOPREEL_BENCH_POSTGRES_URL=postgresql://… (a server where it may create and drop databases)"; \
+	fi
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -69,6 +69,15 @@ def _register_idempotency() -> None:
 _register_idempotency()
 
 
+def _register_checkout() -> None:
+    from shopreel.checkout.cli import checkout_app
+
+    app.add_typer(checkout_app, name="checkout")
+
+
+_register_checkout()
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -341,6 +350,75 @@ def bench_import(
     if not as_json:
         console.print_json(json.dumps(result))
     print(json.dumps(result))
+
+
+@bench_app.command("flash-sale")
+def bench_flash_sale(
+    database_url: Annotated[
+        str,
+        typer.Option(
+            envvar="SHOPREEL_BENCH_POSTGRES_URL",
+            help="PostgreSQL server: throwaway databases are created on it and dropped.",
+        ),
+    ],
+    buyers: Annotated[int, typer.Option(min=1, max=100_000, help="Buyers.")] = 1000,
+    stock: Annotated[int, typer.Option(min=1, max=1_000_000, help="Units of the SKU.")] = 100,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=1000, help="Buyers in flight (open connections).")
+    ] = 200,
+    hot_row_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Connections of the raw hot-row run (default: min(concurrency, 30))."
+        ),
+    ] = None,
+    hot_row_seconds: Annotated[float, typer.Option(min=0.5, help="Hot-row run length.")] = 5.0,
+    server_workers: Annotated[int, typer.Option(min=1, max=16, help="Server processes.")] = 1,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Sample pg_stat_activity during the sale.")
+    ] = False,
+    keep_databases: Annotated[
+        bool, typer.Option("--keep-databases", help="Do not drop the databases (inspection).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON line.")] = False,
+) -> None:
+    """Flash sale through the full HTTP checkout (tokenize, checkout, pay) vs the raw hot-row
+    rate of the same PostgreSQL, with oversold / lost / double-charge checks. Exits 1 when a
+    correctness check fails."""
+    import json
+
+    from shopreel.bench.flash_sale import (
+        FlashSaleError,
+        FlashSaleOptions,
+        print_summary,
+        run_flash_sale_bench,
+    )
+
+    options = FlashSaleOptions(
+        database_url=database_url,
+        buyers=buyers,
+        stock=stock,
+        concurrency=concurrency,
+        hot_row_concurrency=hot_row_concurrency,
+        hot_row_seconds=hot_row_seconds,
+        server_workers=server_workers,
+        profile=profile,
+        keep_databases=keep_databases,
+    )
+
+    def say(message: str) -> None:
+        if not as_json:
+            err_console.print(f"[dim]{message}…[/dim]", highlight=False)
+
+    try:
+        report = run_flash_sale_bench(options, say)
+    except FlashSaleError as exc:
+        raise fail(str(exc)) from None
+    if not as_json:
+        print_summary(report, console)
+    print(json.dumps(report.result()))
+    if not report.correct:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -114,10 +114,13 @@ async def run_load(
 class ServerProcess:
     """``shopreel serve`` in a child process with the given environment."""
 
-    def __init__(self, env: Mapping[str, str], port: int, workers: int = 1) -> None:
+    def __init__(
+        self, env: Mapping[str, str], port: int, workers: int = 1, log: Path | None = None
+    ) -> None:
         self.port = port
         self.env = {**os.environ, **env}
         self.workers = workers
+        self.log = log  # the server's stderr goes there (default: discarded)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -125,6 +128,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> ServerProcess:
+        stderr = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
                 sys.executable,
@@ -138,8 +142,10 @@ class ServerProcess:
             ],
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
         )
+        if not isinstance(stderr, int):
+            stderr.close()  # the child has its own copy
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
