@@ -38,6 +38,25 @@ async def _checkout(runtime: Runtime, checkout_id: str) -> Checkout:
         return row
 
 
+async def _authorized_only(
+    client: httpx.AsyncClient, runtime: Runtime, checkout_id: str, buyer_id: str
+) -> None:
+    """The provider authorized the checkout's payment, and then nothing more happened."""
+    token = await card_token(client)
+    async with UnitOfWork(runtime.databases, home_region="us") as uow:
+        checkout = await uow.region().get(Checkout, checkout_id)
+        assert checkout is not None
+        payment = await payments.create_payment(
+            uow,
+            buyer_id=buyer_id,
+            amount_cents=checkout.total_cents,
+            currency="USD",
+            reference=checkout_id,
+        )
+        checkout.payment_id = payment.id
+        await payments.authorize_payment(uow, runtime, payment.id, buyer_id=buyer_id, token=token)
+
+
 async def test_an_unpaid_checkout_expires_and_its_stock_returns(
     client: httpx.AsyncClient, app: FastAPI, runtime: Runtime
 ) -> None:
@@ -78,19 +97,7 @@ async def test_an_authorization_without_an_order_becomes_the_order(
     shop = await store(runtime, 2)
     oz = await buyer(app, runtime, "oz@example.com")
     checkout_id = (await start(client, oz, [(shop.variants[0], 1)])).json()["id"]
-    token = await card_token(client)
-    async with UnitOfWork(runtime.databases, home_region="us") as uow:
-        checkout = await uow.region().get(Checkout, checkout_id)
-        assert checkout is not None
-        payment = await payments.create_payment(
-            uow,
-            buyer_id=oz.id,
-            amount_cents=checkout.total_cents,
-            currency="USD",
-            reference=checkout_id,
-        )
-        checkout.payment_id = payment.id
-        await payments.authorize_payment(uow, runtime, payment.id, buyer_id=oz.id, token=token)
+    await _authorized_only(client, runtime, checkout_id, oz.id)
     report = await recover(runtime, utcnow() + timedelta(minutes=3))
     assert report.completed == [checkout_id]
     assert len(await orders_of(runtime, checkout_id)) == 1
@@ -104,19 +111,7 @@ async def test_an_authorization_whose_hold_ran_out_is_voided(
     shop = await store(runtime, 2)
     pia = await buyer(app, runtime, "pia@example.com")
     checkout_id = (await start(client, pia, [(shop.variants[0], 1)])).json()["id"]
-    token = await card_token(client)
-    async with UnitOfWork(runtime.databases, home_region="us") as uow:
-        checkout = await uow.region().get(Checkout, checkout_id)
-        assert checkout is not None
-        payment = await payments.create_payment(
-            uow,
-            buyer_id=pia.id,
-            amount_cents=checkout.total_cents,
-            currency="USD",
-            reference=checkout_id,
-        )
-        checkout.payment_id = payment.id
-        await payments.authorize_payment(uow, runtime, payment.id, buyer_id=pia.id, token=token)
+    await _authorized_only(client, runtime, checkout_id, pia.id)
     report = await recover(runtime, utcnow() + timedelta(minutes=11))
     assert report.refused == {checkout_id: "reservation_expired"}
     assert (await _checkout(runtime, checkout_id)).status == "expired"

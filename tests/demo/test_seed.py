@@ -12,7 +12,10 @@ from shopreel.content.models import CreatorProfile, Video
 from shopreel.demo.seed import is_seeded, seed_world
 from shopreel.demo.world import DEMO_PASSWORD, DemoWorld, WorldSize
 from shopreel.events.models import InteractionEvent
+from shopreel.ledger.models import LedgerPosting
+from shopreel.orders.models import Order
 from shopreel.planes import GLOBAL, regional
+from shopreel.promotions.models import FlashDeal
 from shopreel.runtime import Runtime
 
 SIZE = WorldSize(sellers=6, products=30, creators=5, videos=12, shoppers=25, interactions=600)
@@ -66,5 +69,13 @@ async def test_seed_small_world(
             assert shop is not None and shop.owner_id == user["id"]
         if login.role == "staff":
             assert user["jurisdiction"] == login.jurisdiction
+    # The demo shopper bought once through the real checkout; demo-shop runs a deal.
+    assert (counts["demo_orders"], counts["demo_deals"]) == (1, 1)
+    assert await _count(runtime, regional("us"), Order) == 1
+    assert await _count(runtime, GLOBAL, FlashDeal) == 1
+    async with runtime.databases.session(regional("us")) as session:
+        order = await session.scalar(select(Order))
+        assert order is not None and order.status == "paid"
+        assert await session.scalar(select(func.sum(LedgerPosting.amount))) == 0
     posters = list((settings.media_dir / "posters").glob("vid_*.jpg"))
     assert len(posters) >= 12

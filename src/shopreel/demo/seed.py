@@ -22,6 +22,7 @@ from shopreel.accounts.models import User, UserKey, UserStatus
 from shopreel.accounts.service import EMAIL_PURPOSE
 from shopreel.catalog.models import PriceChange, Product, Shop, ShopStatus, Variant
 from shopreel.catalog.options import options_key
+from shopreel.checkout.demo import seed_demo_commerce
 from shopreel.config import Settings
 from shopreel.content.models import CreatorProfile, Video, VideoProduct
 from shopreel.demo.posters import render_poster
@@ -423,6 +424,17 @@ async def _seed(
         report("interactions", done, size.interactions)
     counts["interactions"] = done
     counts["staff"] = len(staff)
+
+    # One real purchase by the demo shopper and one flash deal of demo-shop, through the
+    # checkout and promotions services (sandbox card).
+    shopper_region = runtime.settings.region_for_country(shopper_login.country)
+    commerce = await seed_demo_commerce(
+        runtime,
+        shopper_id=demo_user_id(shopper_region, "b", 0),
+        seller_id=demo_owner,
+        shop_id=demo_shop.id,
+    )
+    counts.update({f"demo_{k}": v for k, v in commerce.items()})
     return counts
 
 

@@ -2049,7 +2049,10 @@ _FIXED_LOGINS = (
         region="us",
         jurisdiction=None,
         display_name="Demo Shopper",
-        description="US shopper with a seeded viewing history: account, API tokens, Your data.",
+        description=(
+            "US shopper with a seeded viewing history: cart and checkout (sandbox card "
+            "4242 4242 4242 4242), My orders, account, API tokens, Your data."
+        ),
     ),
     DemoLogin(
         email=f"seller@{DEMO_EMAIL_DOMAIN}",
