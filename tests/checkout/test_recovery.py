@@ -123,3 +123,39 @@ async def test_an_authorization_whose_hold_ran_out_is_voided(
     assert await charges(runtime, checkout_id) == 0
     assert await orders_of(runtime, checkout_id) == []
     assert await level(runtime, shop.variants[0]) == (2, 0, 0)
+
+
+async def test_an_authorization_we_never_recorded_is_found_by_its_key(
+    client: httpx.AsyncClient, app: FastAPI, runtime: Runtime
+) -> None:
+    """The provider authorized, the answer never reached our database, and no webhook came:
+    the job asks the provider by the call's idempotency key and finishes the sale."""
+    shop = await store(runtime, 2)
+    quinn = await buyer(app, runtime, "quinn@example.com")
+    checkout_id = (await start(client, quinn, [(shop.variants[0], 1)])).json()["id"]
+    token = await card_token(client)
+    async with UnitOfWork(runtime.databases, home_region="us") as uow:
+        checkout = await uow.region().get(Checkout, checkout_id)
+        assert checkout is not None
+        payment = await payments.create_payment(
+            uow,
+            buyer_id=quinn.id,
+            amount_cents=checkout.total_cents,
+            currency="USD",
+            reference=checkout_id,
+        )
+        checkout.payment_id = payment.id
+    provider = payments.provider_for(runtime, "sandbox", "us")
+    held = await provider.authorize(
+        token,
+        payment.amount_cents,
+        "USD",
+        f"{payment.id}:authorize",
+        {"payment_id": payment.id, "reference": checkout_id},
+    )
+    assert held.status == "authorized"
+    report = await recover(runtime, utcnow() + timedelta(minutes=3))
+    assert report.completed == [checkout_id]
+    assert await charges(runtime, checkout_id) == 1
+    assert len(await orders_of(runtime, checkout_id)) == 1
+    assert await provider.find_authorization("pay_us_never:authorize") is None

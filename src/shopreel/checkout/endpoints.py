@@ -122,6 +122,11 @@ def _checkout_id_for_this_key(principal: Principal) -> str | None:
     return f"chk_{principal.region}_{claim.record_id.rsplit('_', 1)[-1]}"
 
 
+def _first_attempt() -> bool:
+    claim = current_claim()
+    return claim is not None and not claim.retried
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 @idempotent
 async def start_checkout(
@@ -136,6 +141,7 @@ async def start_checkout(
         lines=None if body.lines is None else [(x.variant_id, x.quantity) for x in body.lines],
         shipping=body.shipping,
         checkout_id=_checkout_id_for_this_key(principal),
+        first_attempt=_first_attempt(),
     )
     return await checkout_read(uow, runtime, checkout)
 

@@ -5,8 +5,9 @@ reservation is held forever**.
 Per region, for every checkout still open (``reserved``, ``requires_action``,
 ``processing``) and untouched for ``grace``:
 
-* its payment is refreshed from the provider (``retrieve``); a payment we never heard back
-  about learns its fate from the provider's webhooks (delivered at least once);
+* its payment is refreshed from the provider (``retrieve``; for a payment whose provider
+  call never got its answer recorded, ``find_authorization`` by the call's idempotency key),
+  so the job does not depend on webhooks arriving;
 * money held or taken (``authorized``/``captured``) -> :func:`service.finalize`: claim the
   stock, capture, write the orders; if the hold ran out, void or refund instead;
 * no money held and the hold's time passed -> ``expired``, the stock released;

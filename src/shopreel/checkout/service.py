@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +38,9 @@ from shopreel.checkout.errors import (
     PaymentFailed,
 )
 from shopreel.checkout.models import Checkout, CheckoutStatus
+from shopreel.inventory import repository as inventory_repository
 from shopreel.inventory import reservations
-from shopreel.inventory.errors import ReservationExpired, ReservationNotFound
+from shopreel.inventory.errors import OutOfStock, ReservationExpired, ReservationNotFound
 from shopreel.inventory.rules import DealCap, ReservationLine
 from shopreel.kit.ids import new_id, region_of
 from shopreel.kit.time import as_utc, utcnow
@@ -139,10 +141,16 @@ async def start_checkout(
     lines: Sequence[tuple[str, int]] | None = None,
     shipping: Mapping[str, str] | None = None,
     checkout_id: str | None = None,
+    first_attempt: bool = False,
     now: datetime | None = None,
 ) -> Checkout:
     """Price the lines (default: the buyer's cart) for the address and hold their stock
-    until ``now + reservation TTL``. Nothing is held when anything is refused."""
+    until ``now + reservation TTL``. Nothing is held when anything is refused.
+
+    ``first_attempt``: the caller knows no earlier attempt of this request can have held
+    stock under ``checkout_id`` (the idempotency claim's first attempt), so a sold-out line
+    may be refused from a snapshot alone; otherwise the reservation decides, which finds an
+    earlier attempt's holds."""
     now = as_utc(now) if now else utcnow()
     region = principal.region
     from_cart = lines is None
@@ -154,8 +162,10 @@ async def start_checkout(
     merged = rules.merge_lines(list(lines))
     parsed = rules.parse_address(address)
 
-    found = await repository.offers(uow.global_, [v for v, _ in merged])
-    deals = await active_deals(uow.global_, [v for v, _ in merged], now)
+    variant_ids = [v for v, _ in merged]
+    found = await repository.offers(uow.global_, variant_ids)
+    deals = await active_deals(uow.global_, variant_ids, now)
+    best = await inventory_repository.best_available(uow.global_, variant_ids)
     # The catalog read is over: end its transaction before holding stock, so a request
     # never keeps one pooled connection idle while it waits for another.
     await uow.global_.commit()
@@ -170,6 +180,20 @@ async def start_checkout(
         raise LineUnavailable(
             "Some items can no longer be bought (not on sale, or removed).",
             extra={"variant_ids": bad},
+        )
+    short = [
+        {"variant_id": v, "requested": q, "available": best.get(v, 0)}
+        for v, q in merged
+        if best.get(v, 0) < q
+    ]
+    if short and first_attempt:
+        # Refused from a snapshot, before any lock or write: a sold-out SKU costs its
+        # buyers one read (the reservation would refuse them all the same).
+        raise OutOfStock(
+            "Not enough stock for: "
+            + ", ".join(str(x["variant_id"]) for x in short)
+            + ". Nothing was reserved.",
+            extra={"short": short},
         )
     currencies = {found[v].variant.currency for v, _ in merged}
     if len(currencies) != 1:
@@ -224,6 +248,45 @@ async def start_checkout(
         buyer_id=principal.id,
         now=now,
     )
+    try:
+        return await _write_checkout(
+            uow,
+            runtime,
+            principal,
+            checkout_id,
+            now,
+            merged,
+            found,
+            deals,
+            parsed,
+            choices,
+            breakdown,
+            from_cart,
+            min(h.expires_at for h in holds),
+        )
+    except BaseException:
+        # Nothing will pay for these holds: give the stock back now, not at the TTL.
+        with suppress(Exception):
+            await reservations.release(runtime, checkout_id, now=now)
+        raise
+
+
+async def _write_checkout(
+    uow: UnitOfWork,
+    runtime: Runtime,
+    principal: Principal,
+    checkout_id: str,
+    now: datetime,
+    merged: Sequence[tuple[str, int]],
+    found: Mapping[str, repository.Offer],
+    deals: Mapping[str, FlashDeal],
+    parsed: rules.Address,
+    choices: Mapping[str, rules.ShippingMethod],
+    breakdown: CartBreakdown,
+    from_cart: bool,
+    expires_at: datetime,
+) -> Checkout:
+    region = principal.region
     session = uow.region(region)
     key = await data_key(runtime, session, principal.id)
     if key is None:
@@ -236,7 +299,7 @@ async def start_checkout(
         region=region,
         buyer_id=principal.id,
         status=_S.RESERVED.value,
-        currency=currency,
+        currency=breakdown.currency,
         lines=[_line_facts(found[v], q, deals.get(v)) for v, q in merged],
         from_cart=from_cart,
         shipping_choices={k: v.value for k, v in choices.items()},
@@ -245,7 +308,7 @@ async def start_checkout(
         address_ct=sealed,
         ship_to_country=parsed.country,
         ship_to_state=parsed.state,
-        expires_at=min(h.expires_at for h in holds),
+        expires_at=expires_at,
         version=1,
         created_at=now,
         updated_at=now,

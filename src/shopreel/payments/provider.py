@@ -384,6 +384,13 @@ class PaymentProvider(Protocol):
         """The provider's current view of an authorization (reconciliation)."""
         ...
 
+    async def find_authorization(self, idempotency_key: str) -> Authorization | None:
+        """The current state of the authorization made by the ``authorize`` call with this
+        idempotency key, or ``None`` when the provider never made one (it never received the
+        call, or refused it). Reconciliation after a crash between our call and our record
+        of its answer (a real adapter searches by the metadata's payment id)."""
+        ...
+
     async def capture(
         self, authorization_id: str, amount_cents: int, idempotency_key: str
     ) -> Capture:

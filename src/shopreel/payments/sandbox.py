@@ -365,6 +365,17 @@ class SandboxProvider:
         async with self.runtime.databases.transaction(regional(region)) as session:
             return _snapshot(await self._load(session, authorization_id))
 
+    async def find_authorization(self, idempotency_key: str) -> Authorization | None:
+        region = self.region or self._region_of(idempotency_key.split(":", 1)[0])
+        async with self.runtime.databases.transaction(regional(region)) as session:
+            stored = await session.get(SandboxIdempotencyKey, idempotency_key)
+            if stored is None or stored.operation != "authorize":
+                return None
+            snapshot = stored.response.get("authorization")
+            if not isinstance(snapshot, dict) or "id" not in snapshot:
+                return None  # a stored refusal: no authorization was made
+            return _snapshot(await self._load(session, str(snapshot["id"])))
+
     async def capture(
         self, authorization_id: str, amount_cents: int, idempotency_key: str
     ) -> Capture:

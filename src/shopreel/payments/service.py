@@ -238,10 +238,17 @@ async def refresh_payment(uow: UnitOfWork, runtime: Runtime, payment_id: str) ->
     """Ask the provider for the authorization's current state and record it (the recovery
     job's reconciliation; a payment the provider never answered for is left as it is)."""
     payment = await load_payment(uow, payment_id)
-    if payment.provider_authorization_id is None:
-        return payment
     provider = provider_for(runtime, payment.provider, payment.region)
-    authorization = await provider.retrieve(payment.provider_authorization_id)
+    if payment.provider_authorization_id is not None:
+        authorization = await provider.retrieve(payment.provider_authorization_id)
+    elif payment.status == _S.PENDING:
+        # our call may have reached the provider without its answer reaching our database
+        found = await provider.find_authorization(f"{payment.id}:authorize")
+        if found is None:
+            return payment
+        authorization = found
+    else:
+        return payment
     await _sync(_session(uow, payment_id), payment, authorization, source="api")
     return payment
 
