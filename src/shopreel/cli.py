@@ -369,11 +369,18 @@ def bench_flash_sale(
     hot_row_concurrency: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Connections of the raw hot-row run (default: min(concurrency, 30))."
+            min=1,
+            help="Connections of the raw hot-row run (default: min(concurrency, pool size)).",
         ),
     ] = None,
     hot_row_seconds: Annotated[float, typer.Option(min=0.5, help="Hot-row run length.")] = 5.0,
     server_workers: Annotated[int, typer.Option(min=1, max=16, help="Server processes.")] = 1,
+    pool_size: Annotated[
+        int,
+        typer.Option(
+            min=1, max=200, help="Server's pooled connections per plane and worker (no overflow)."
+        ),
+    ] = 30,
     profile: Annotated[
         bool, typer.Option("--profile", help="Sample pg_stat_activity during the sale.")
     ] = False,
@@ -402,6 +409,7 @@ def bench_flash_sale(
         hot_row_concurrency=hot_row_concurrency,
         hot_row_seconds=hot_row_seconds,
         server_workers=server_workers,
+        pool_size=pool_size,
         profile=profile,
         keep_databases=keep_databases,
     )

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     sql_echo: bool = False
+    # Connections each process keeps per plane, and how many more it may open under a burst
+    # (closed again when returned: opening and closing is costly, so size the pool for the
+    # expected concurrency and keep processes x planes x (size + overflow) under the
+    # server's max_connections).
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
 
     @field_validator("regions")
     @classmethod

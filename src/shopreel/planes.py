@@ -220,10 +220,11 @@ def install_sqlite_pragmas(engine: Engine) -> None:
 class Databases:
     """Engines and session factories for every plane of one deployment."""
 
-    def __init__(self, settings: Settings, *, pool_size: int = 10) -> None:
+    def __init__(self, settings: Settings, *, pool_size: int | None = None) -> None:
         self.settings = settings
         self.regions = settings.region_names
-        self._pool_size = pool_size
+        self._pool_size = pool_size if pool_size is not None else settings.db_pool_size
+        self._max_overflow = settings.db_max_overflow if pool_size is None else pool_size * 2
         self._engines: dict[Plane, AsyncEngine] = {}
         self._factories: dict[Plane, async_sessionmaker[AsyncSession]] = {}
 
@@ -259,7 +260,7 @@ class Databases:
                 engine = create_async_engine(
                     url,
                     pool_size=self._pool_size,
-                    max_overflow=self._pool_size * 2,
+                    max_overflow=self._max_overflow,
                     pool_pre_ping=True,
                     echo=self.settings.sql_echo,
                 )

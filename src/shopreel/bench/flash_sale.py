@@ -65,9 +65,11 @@ from shopreel.migrate import upgrade_all
 from shopreel.runtime import Runtime
 
 PLANE_DATABASES: Final = ("global", "control", "us", "intl")
-# The app's engines hold at most pool_size + 2 x pool_size = 30 connections per plane
-# (planes.Databases), so checkout never has more than 30 statements on the hot row at once.
-APP_POOL_LIMIT: Final = 30
+# The server under test keeps DEFAULT_POOL_SIZE connections per plane and opens no more
+# (SHOPREEL_DB_POOL_SIZE, SHOPREEL_DB_MAX_OVERFLOW=0): overflow connections are opened and
+# closed again under a burst, which costs more than waiting for a pooled one. So checkout
+# never has more than that many statements on the hot row at once.
+DEFAULT_POOL_SIZE: Final = 30
 WARMUP_PURCHASES: Final = 3
 
 
@@ -205,9 +207,10 @@ class FlashSaleOptions:
     buyers: int = 1000
     stock: int = 100
     concurrency: int = 200
-    hot_row_concurrency: int | None = None  # default: min(concurrency, APP_POOL_LIMIT)
+    hot_row_concurrency: int | None = None  # default: min(concurrency, pool_size)
     hot_row_seconds: float = 5.0
     server_workers: int = 1
+    pool_size: int = DEFAULT_POOL_SIZE  # per plane and server worker
     profile: bool = False
     keep_databases: bool = False  # leave them for inspection (their names are printed)
 
@@ -413,7 +416,7 @@ def run_flash_sale_bench(
     if options.buyers < 1 or options.stock < 1 or options.concurrency < 1:
         raise FlashSaleError("buyers, stock and concurrency must be at least 1")
     admin, server_version, max_connections = check_server(options.database_url)
-    hot_concurrency = options.hot_row_concurrency or min(options.concurrency, APP_POOL_LIMIT)
+    hot_concurrency = options.hot_row_concurrency or min(options.concurrency, options.pool_size)
     if hot_concurrency >= max_connections:
         raise FlashSaleError(
             f"hot-row concurrency {hot_concurrency} needs more connections than the server's "
@@ -435,6 +438,8 @@ def run_flash_sale_bench(
             "SHOPREEL_SECRET_KEY": secrets.token_urlsafe(32),
             "SHOPREEL_LOG_LEVEL": "WARNING",
             "SHOPREEL_AUDIT_PUBLISH_SECONDS": "0",
+            "SHOPREEL_DB_POOL_SIZE": str(options.pool_size),
+            "SHOPREEL_DB_MAX_OVERFLOW": "0",
         }
         with _environment(env):
             settings = Settings(
