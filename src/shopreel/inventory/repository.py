@@ -280,6 +280,26 @@ async def reservation_candidates(
     return [(r[0], r[1], int(r[2])) for r in rows]
 
 
+async def best_available(
+    session: AsyncConnection | AsyncSession, variant_ids: Sequence[str]
+) -> dict[str, int]:
+    """The most units one active warehouse can give, per variant (a line is never split
+    across warehouses). A snapshot for refusing early without taking any lock: the
+    reservation's conditional update still decides."""
+    if not variant_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            InventoryLevel.variant_id,
+            func.max(InventoryLevel.on_hand - InventoryLevel.reserved - InventoryLevel.sold),
+        )
+        .join(Warehouse, Warehouse.id == InventoryLevel.warehouse_id)
+        .where(InventoryLevel.variant_id.in_(list(variant_ids)), Warehouse.active.is_(True))
+        .group_by(InventoryLevel.variant_id)
+    )
+    return {r[0]: max(int(r[1] or 0), 0) for r in rows}
+
+
 async def reserve_units(session: AsyncSession, key: LevelKey, quantity: int) -> bool:
     """``reserved += q`` if at least ``q`` are available: the flash-sale claim, one statement
     (``UPDATE … SET reserved = reserved + :q WHERE … AND on_hand - reserved - sold >= :q``).
