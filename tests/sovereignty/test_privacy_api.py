@@ -43,6 +43,9 @@ EXPECTED_FILES = {
     "public/creator_profile.json",
     "seller_application.json",
     "warehouse_addresses.json",
+    "carts.json",
+    "orders.json",
+    "checkouts.json",
 }
 
 
