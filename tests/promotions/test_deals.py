@@ -164,3 +164,37 @@ async def test_checkout_applies_the_deal_price_and_the_per_buyer_cap(
     # another buyer still gets the deal
     fan = await buyer(app, runtime, "fan@example.com")
     assert (await start(client, fan, [(variant, 2)])).status_code == 201
+
+
+async def test_the_product_page_shows_stock_and_the_deal(
+    client: httpx.AsyncClient, app: FastAPI, runtime: Runtime
+) -> None:
+    seller = await create_seller(runtime)
+    principal = await seller_principal(runtime, seller)
+    product, variants = await create_product(
+        runtime, seller.shop, option_names=("Size",), variants=((("S",), 2000), (("M",), 2000))
+    )
+    warehouse = await new_warehouse(runtime, principal)
+    await stocked(runtime, principal, [(variants[1].id, warehouse, 3)])
+    headers = await token_for(app, seller.email)
+    created = await client.post(
+        "/api/v1/seller/deals",
+        json={
+            "variant_id": variants[1].id,
+            "deal_price_cents": 1500,
+            "max_per_buyer": 2,
+            "ends_at": (utcnow() + timedelta(hours=1)).isoformat(),
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201
+    await buyer(app, runtime, "looker@example.com")
+    from tests.fixtures.factories import api_login
+
+    await api_login(client, "looker@example.com")
+    page = await client.get(f"/products/{product.id}", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "Out of stock" in page.text and "Only 3 left" in page.text
+    assert "Flash deal · 2 per buyer" in page.text and "$15.00" in page.text
+    assert f'<option value="{variants[0].id}" disabled>' in page.text
+    assert f'<option value="{variants[1].id}" selected>' in page.text

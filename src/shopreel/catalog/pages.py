@@ -25,6 +25,7 @@ from shopreel.catalog.sanitize import sanitize_html
 from shopreel.catalog.taxonomy import Taxonomy
 from shopreel.deps import CurrentPrincipal, OptionalPrincipal, UowDep
 from shopreel.errors import ShopReelError
+from shopreel.kit.time import utcnow
 from shopreel.media.deps import MediaStorageDep
 from shopreel.media.storage import MediaStorage
 from shopreel.uow import UnitOfWork
@@ -832,13 +833,23 @@ async def public_product_page(
     uow: UowDep,
     storage: MediaStorageDep,
 ) -> Response:
+    from shopreel.inventory.repository import best_available
+    from shopreel.promotions.service import active_deals
+
     view = await service.public_view(uow, product_id)
     prices = [v.price_cents for v in view.variants]
+    variant_ids = [v.id for v in view.variants]
+    available = await best_available(uow.global_, variant_ids)
+    deals = await active_deals(uow.global_, variant_ids, utcnow())
+    in_stock = [v.id for v in view.variants if available.get(v.id, 0) > 0]
     return render(
         request,
         "catalog/product.html",
         {
             "view": view,
+            "available": available,
+            "deals": deals,
+            "first_in_stock": in_stock[0] if in_stock else None,
             "product": view.product,
             "shop": view.shop,
             "gallery": _images(storage, view.images, "medium"),
