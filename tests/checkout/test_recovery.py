@@ -4,6 +4,7 @@ authorization of a completed checkout."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -159,3 +160,26 @@ async def test_an_authorization_we_never_recorded_is_found_by_its_key(
     assert await charges(runtime, checkout_id) == 1
     assert len(await orders_of(runtime, checkout_id)) == 1
     assert await provider.find_authorization("pay_us_never:authorize") is None
+
+
+async def test_the_job_and_a_retry_finishing_one_checkout_at_once_make_one_order(
+    client: httpx.AsyncClient, app: FastAPI, runtime: Runtime
+) -> None:
+    shop = await store(runtime, 10)
+    ray = await buyer(app, runtime, "ray@example.com")
+    ids = []
+    for _ in range(3):
+        checkout_id = (await start(client, ray, [(shop.variants[0], 1)])).json()["id"]
+        await _authorized_only(client, runtime, checkout_id, ray.id)
+        ids.append(checkout_id)
+    token = await card_token(client)
+    job = asyncio.create_task(recover(runtime, utcnow() + timedelta(minutes=3)))
+    answers = await asyncio.gather(
+        *(pay(client, ray, checkout_id, token=token) for checkout_id in ids)
+    )
+    await job
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    for checkout_id in ids:
+        assert len(await orders_of(runtime, checkout_id)) == 1
+        assert await charges(runtime, checkout_id) == 1
+    assert await level(runtime, shop.variants[0]) == (10, 0, 3)

@@ -45,6 +45,7 @@ from shopreel.inventory.rules import DealCap, ReservationLine
 from shopreel.kit.ids import new_id, region_of
 from shopreel.kit.time import as_utc, utcnow
 from shopreel.ledger import service as ledger
+from shopreel.orders.errors import OrderCreationConflict
 from shopreel.payments import service as payments
 from shopreel.payments.models import Payment
 from shopreel.payments.provider import DECLINE_MESSAGES
@@ -492,7 +493,16 @@ async def finalize(
             "charged and the items were released.",
             extra={"checkout_id": checkout.id, "payment_id": payment.id},
         )
-    await _write_orders(uow, runtime, checkout, payment, now)
+    try:
+        await _write_orders(uow, runtime, checkout, payment, now)
+    except OrderCreationConflict:
+        # Another finalizer (a retry, the recovery job) wrote this checkout's orders and
+        # committed them with its status an instant ago: answer with its result.
+        await uow.region(checkout.region).rollback()
+        done = await load_checkout(uow, checkout.id)
+        if done.status == _S.COMPLETED:
+            return done
+        raise
     await faults.boundary("finalize.orders_written")
     _move(checkout, _S.COMPLETED, now)
     checkout.completed_at = now
