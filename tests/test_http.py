@@ -163,3 +163,33 @@ async def test_json_access_log(client: httpx.AsyncClient) -> None:
     entry = json.loads(lines[-1])
     assert entry["request_id"] == "log-test-0001"
     assert entry["route"] == "/healthz" and entry["status"] == 200 and "duration_ms" in entry
+
+
+async def test_an_exhausted_database_answers_503_with_retry_after(app) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import exc as sa_exc
+
+    class TooManyConnectionsError(Exception):
+        sqlstate = "53300"
+
+    async def pool_timeout() -> None:
+        raise sa_exc.TimeoutError("QueuePool limit of size 10 overflow 0 reached")
+
+    async def too_many() -> None:
+        raise sa_exc.DBAPIError("connect", None, TooManyConnectionsError("too many clients"))
+
+    async def other() -> None:
+        raise sa_exc.DBAPIError("select 1", None, ValueError("syntax"))
+
+    app.add_api_route("/test-only/pool-timeout", pool_timeout)
+    app.add_api_route("/test-only/too-many", too_many)
+    app.add_api_route("/test-only/other", other)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        for path in ("/test-only/pool-timeout", "/test-only/too-many"):
+            r = await c.get(path)
+            assert r.status_code == 503, r.text
+            assert r.headers["retry-after"] == "2"
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["code"] == "service_busy"
+        r = await c.get("/test-only/other")
+        assert r.status_code == 500 and r.json()["code"] == "internal_error"

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopreel import __version__
@@ -77,6 +78,31 @@ def problem_response(request: Request, error: ShopReelError) -> Response:
     )
 
 
+BUSY_RETRY_AFTER_SECONDS = 2
+
+
+def _is_overload(exc: sa_exc.DBAPIError) -> bool:
+    """The database refused a new connection because it has too many (PostgreSQL's
+    ``too_many_connections``, SQLSTATE 53300)."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "53300" or "TooManyConnections" in type(orig).__name__
+
+
+def _busy(request: Request, exc: Exception) -> Response:
+    """No database connection within the pool's timeout (a burst larger than the pools):
+    503 with ``Retry-After`` instead of an internal error. Retryable: an idempotent request
+    may be sent again with the same key (a 5xx releases it)."""
+    log.warning("database busy: %s", type(exc).__name__)
+    error = ShopReelError(
+        "The service is busy; try again in a moment.",
+        code="service_busy",
+        status=503,
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+    )
+    error.title = "Service busy"
+    return problem_response(request, error)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShopReelError)
     async def _shopreel_error(request: Request, exc: ShopReelError) -> Response:
@@ -109,6 +135,16 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         error.title = str(exc.detail)
         return problem_response(request, error)
+
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _pool_timeout(request: Request, exc: sa_exc.TimeoutError) -> Response:
+        return _busy(request, exc)
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def _database_error(request: Request, exc: sa_exc.DBAPIError) -> Response:
+        if _is_overload(exc):
+            return _busy(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
