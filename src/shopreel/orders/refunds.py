@@ -32,6 +32,7 @@ from shopreel.errors import ValidationFailed
 from shopreel.kit.ids import region_of
 from shopreel.ledger import repository as ledger_repository
 from shopreel.ledger import service as ledger
+from shopreel.ledger.errors import SaleNotFound
 from shopreel.orders import service
 from shopreel.orders.errors import OrderNotFound
 from shopreel.orders.models import Order
@@ -177,3 +178,34 @@ async def refund_order_for_shop(
             left_tax_cents=left.tax,
             ledger_transaction_id=posted.id,
         )
+
+
+@dataclass(frozen=True)
+class Refundable:
+    items_cents: int
+    shipping_cents: int
+    tax_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.items_cents + self.shipping_cents + self.tax_cents
+
+
+async def refundable_for_shop(runtime: Runtime, shop_id: str, order_id: str) -> Refundable:
+    """What is left to refund of an order of ``shop_id``, per part (a named cross-region
+    read, like :func:`refund_order_for_shop`); 404 for another shop's order."""
+    region = region_of(order_id)
+    if region is None or region not in runtime.settings.region_names:
+        raise OrderNotFound("No such order.")
+    async with UnitOfWork(runtime.databases, home_region=region) as uow:
+        session = uow.region()
+        order = await session.scalar(
+            select(Order).where(Order.id == order_id, Order.shop_id == shop_id)
+        )
+        if order is None:
+            raise OrderNotFound("No such order.")
+        try:
+            left = await ledger.refundable(session, f"sale:{order.id}")
+        except SaleNotFound:  # no sale in the ledger (not paid through checkout)
+            return Refundable(0, 0, 0)
+        return Refundable(left.items, left.shipping, left.tax)
