@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopreel.accounts import passwords, repository
 from shopreel.accounts.errors import (
@@ -64,6 +65,15 @@ class NewUser:
     roles: tuple[str, ...] = (Role.SHOPPER.value,)
     jurisdiction: str | None = None
     staff_roles: tuple[str, ...] = ()
+
+
+async def user_data_key(runtime: Runtime, session: AsyncSession, user_id: str) -> bytes | None:
+    """The user's unwrapped data key, read through ``session`` (their home region's);
+    ``None`` once the account is deleted (the key shredded). Callers choose the error."""
+    key = await repository.user_key(session, user_id)
+    if key is None:
+        return None
+    return runtime.cipher(key.region).open(key.wrapped_key)
 
 
 def _email_context(user_id: str) -> str:

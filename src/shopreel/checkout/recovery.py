@@ -95,22 +95,16 @@ async def _recover_one(
                 await service.finalize(uow, runtime, checkout, payment, now)
                 await uow.commit()
                 report.completed.append(checkout_id)
-            elif as_utc(checkout.expires_at) <= now and (
-                payment is None or payment.status not in (_P.PENDING, _P.REQUIRES_ACTION)
-            ):
+            elif as_utc(checkout.expires_at) <= now:
+                # Nothing is charged. A payment still pending or waiting for the card's
+                # second step means the buyer walked away (or the provider never answered).
+                abandoned = payment is not None and payment.status in (
+                    _P.PENDING,
+                    _P.REQUIRES_ACTION,
+                )
                 await reservations.release(runtime, checkout.id, now=now)
                 checkout.status = _S.EXPIRED.value
-                checkout.failure_code = "reservation_expired"
-                checkout.updated_at = now
-                checkout.version += 1
-                await uow.commit()
-                report.expired.append(checkout_id)
-            elif as_utc(checkout.expires_at) <= now and payment is not None:
-                # the buyer never finished the card's second step (or the provider never
-                # answered): nothing is charged; the hold is released and the checkout ends.
-                await reservations.release(runtime, checkout.id, now=now)
-                checkout.status = _S.EXPIRED.value
-                checkout.failure_code = "payment_abandoned"
+                checkout.failure_code = "payment_abandoned" if abandoned else "reservation_expired"
                 checkout.updated_at = now
                 checkout.version += 1
                 await uow.commit()

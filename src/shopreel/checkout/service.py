@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from shopreel.accounts.principal import Principal
+from shopreel.accounts.service import user_data_key
 from shopreel.catalog.models import ProductStatus, ShopStatus
 from shopreel.checkout import faults, repository, rules
 from shopreel.checkout.errors import (
@@ -64,7 +65,6 @@ from shopreel.promotions import rules as deal_rules
 from shopreel.promotions.models import FlashDeal
 from shopreel.promotions.service import active_deals
 from shopreel.runtime import Runtime
-from shopreel.sellers.vault import data_key
 from shopreel.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ async def load_checkout(uow: UnitOfWork, checkout_id: str) -> Checkout:
 
 async def address_of(uow: UnitOfWork, runtime: Runtime, checkout: Checkout) -> dict[str, str]:
     """The decrypted ship-to address (``{}`` once the buyer's key is shredded)."""
-    key = await data_key(runtime, uow.region(checkout.region), checkout.buyer_id)
+    key = await user_data_key(runtime, uow.region(checkout.region), checkout.buyer_id)
     if key is None:
         return {}
     plain = runtime.cipher(checkout.region).decrypt_text(
@@ -289,7 +289,7 @@ async def _write_checkout(
 ) -> Checkout:
     region = principal.region
     session = uow.region(region)
-    key = await data_key(runtime, session, principal.id)
+    key = await user_data_key(runtime, session, principal.id)
     if key is None:
         raise InvalidCheckout("This account's data key is gone (account deleted).")
     sealed = runtime.cipher(region).encrypt(

@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopreel.accounts import repository as accounts_repository
+from shopreel.accounts.service import user_data_key
 from shopreel.errors import NotAuthenticated
 from shopreel.idempotency.errors import KeyReused, RequestInFlight
 from shopreel.idempotency.models import IdempotencyRecord, RecordState
@@ -70,11 +70,11 @@ def body_context(record_id: str) -> str:
     return f"idempotency_records.response_body:{record_id}"
 
 
-async def _data_key(runtime: Runtime, session: AsyncSession, region: str, user_id: str) -> bytes:
-    key = await accounts_repository.user_key(session, user_id)
+async def _data_key(runtime: Runtime, session: AsyncSession, user_id: str) -> bytes:
+    key = await user_data_key(runtime, session, user_id)
     if key is None:
         raise NotAuthenticated("This account no longer exists.")
-    return runtime.cipher(region).open(key.wrapped_key)
+    return key
 
 
 async def _insert_if_absent(session: AsyncSession, values: dict[str, Any]) -> bool:
@@ -177,7 +177,7 @@ async def _stored(
     assert record.response_status is not None
     body = b""
     if record.response_body_ct:
-        data_key = await _data_key(runtime, session, record.region, record.user_id)
+        data_key = await _data_key(runtime, session, record.user_id)
         body = runtime.cipher(record.region).decrypt(
             data_key, record.response_body_ct, body_context(record.id)
         )
@@ -194,7 +194,7 @@ async def complete(
     now = utcnow()
     body_ct = b""
     if response.body:
-        data_key = await _data_key(runtime, session, claim.region, claim.user_id)
+        data_key = await _data_key(runtime, session, claim.user_id)
         body_ct = runtime.cipher(claim.region).encrypt(
             data_key, response.body, body_context(claim.record_id)
         )

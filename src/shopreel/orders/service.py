@@ -23,8 +23,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopreel.accounts import repository as accounts_repository
 from shopreel.accounts.principal import Principal
+from shopreel.accounts.service import user_data_key
 from shopreel.catalog.models import Shop
 from shopreel.catalog.shops import seller_shop
 from shopreel.kit.ids import new_id, region_of
@@ -160,10 +160,10 @@ async def create_orders(
 
 
 async def _buyer_data_key(runtime: Runtime, session: AsyncSession, buyer_id: str) -> bytes:
-    key = await accounts_repository.user_key(session, buyer_id)
+    key = await user_data_key(runtime, session, buyer_id)
     if key is None:
         raise InvalidOrderDraft("The buyer's account no longer exists.")
-    return runtime.cipher(key.region).open(key.wrapped_key)
+    return key
 
 
 def _new_order(
@@ -379,10 +379,9 @@ async def open_ship_to(
     """The order's decrypted address (None when erased or the buyer's key is shredded)."""
     if not order.ship_to_ct:
         return None
-    key = await accounts_repository.user_key(session, order.buyer_id)
-    if key is None:
+    data_key = await user_data_key(runtime, session, order.buyer_id)
+    if data_key is None:
         return None
-    data_key = runtime.cipher(key.region).open(key.wrapped_key)
     plain = runtime.cipher(order.region).decrypt_text(
         data_key, order.ship_to_ct, ship_to_context(order.id)
     )

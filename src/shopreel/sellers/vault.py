@@ -18,7 +18,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopreel.accounts.models import UserKey
+from shopreel.accounts.service import user_data_key
 from shopreel.kit.time import as_utc
 from shopreel.runtime import Runtime
 from shopreel.sellers.models import SellerApplication
@@ -85,10 +85,7 @@ def unseal(cipher: FieldCipher, data_key: bytes, application: SellerApplication)
 
 async def data_key(runtime: Runtime, session: AsyncSession, user_id: str) -> bytes | None:
     """The user's unwrapped data key from their home region's session (None: shredded)."""
-    key = await session.get(UserKey, user_id)
-    if key is None:
-        return None
-    return runtime.cipher(key.region).open(key.wrapped_key)
+    return await user_data_key(runtime, session, user_id)
 
 
 async def application_of(session: AsyncSession, user_id: str) -> SellerApplication | None:
